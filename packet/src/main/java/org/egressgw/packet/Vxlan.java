@@ -1,0 +1,54 @@
+package org.egressgw.packet;
+
+import java.nio.ByteOrder;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * Flyweight accessors for a VXLAN header (RFC 7348). {@code off} is the first byte of the VXLAN
+ * header (after the outer UDP header); the inner Ethernet frame starts at {@code off + HEADER_LENGTH}.
+ * After {@link #check} returns {@link PacketError#NONE} the header and an inner Ethernet header lie
+ * within the {@code len} given.
+ */
+public final class Vxlan {
+    public static final int HEADER_LENGTH = 8;
+    public static final int FLAGS_OFFSET = 0;
+    public static final int VNI_OFFSET = 4;
+    /** The "valid VNI" flag in the first byte. */
+    public static final int FLAG_I = 0x08;
+    /** The Linux kernel's default VXLAN port, which Cilium uses (the IANA port is 4789). */
+    public static final int DEFAULT_PORT = 8472;
+    /** Largest VNI (24 bits). */
+    public static final int MAX_VNI = 0xff_ffff;
+
+    private static final ByteOrder BE = ByteOrder.BIG_ENDIAN;
+
+    private Vxlan() {
+    }
+
+    /**
+     * Validates {@code len} bytes (the UDP payload): VXLAN header plus an inner Ethernet header
+     * ({@link PacketError#VXLAN_TRUNCATED}), and the I flag set ({@link PacketError#VXLAN_BAD_FLAGS}).
+     * Reserved bits are ignored, as RFC 7348 requires of receivers.
+     */
+    public static int check(DirectBuffer b, int off, int len) {
+        if (len < HEADER_LENGTH + Ethernet.HEADER_LENGTH) {
+            return PacketError.VXLAN_TRUNCATED;
+        }
+        if ((b.getByte(off + FLAGS_OFFSET) & FLAG_I) == 0) {
+            return PacketError.VXLAN_BAD_FLAGS;
+        }
+        return PacketError.NONE;
+    }
+
+    /** The 24-bit VNI. */
+    public static int vni(DirectBuffer b, int off) {
+        return b.getInt(off + VNI_OFFSET, BE) >>> 8;
+    }
+
+    /** Writes a complete header: flags {@link #FLAG_I}, reserved bits zero, the low 24 bits of {@code vni}. */
+    public static void write(MutableDirectBuffer b, int off, int vni) {
+        b.putInt(off + FLAGS_OFFSET, FLAG_I << 24, BE);
+        b.putInt(off + VNI_OFFSET, (vni & MAX_VNI) << 8, BE);
+    }
+}

@@ -1,0 +1,243 @@
+package org.egressgw.tunio;
+
+import static org.egressgw.tunio.LibC.C;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+import org.agrona.BufferUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * A layer-3 TUN interface ({@code /dev/net/tun}, {@code IFF_TUN | IFF_NO_PI}): each read returns one IP
+ * packet exactly as routed to the interface, each write injects one IP packet into the kernel as if it had
+ * arrived on the interface. No packet-information prefix, no offloads.
+ *
+ * <p>Concurrency: one reader thread ({@link #read}, {@link #awaitReadable}) and one writer thread
+ * ({@link #write}) may run at the same time; the kernel serialises nothing between them and neither needs it.
+ * {@link #close} may be called from any thread, is idempotent, and makes later reads and writes return -1.
+ * Closing while another thread is inside a system call on this descriptor is not guarded (the number could be
+ * reused), so stop readers first: poll with {@link #awaitReadable} and a short timeout, check a stop flag,
+ * then close. {@link #awaitReadable} returns at once after close so such a loop ends promptly.
+ *
+ * <p>The device is created in the network namespace of the thread that calls {@link #open} (see
+ * {@link NetNs}); the descriptor works from any thread afterwards. It disappears when closed unless made
+ * persistent by other means.
+ */
+public final class TunDevice implements AutoCloseable {
+    private static final String CLONE_DEVICE = "/dev/net/tun";
+
+    private final String name;
+    private volatile int fd;
+    /** One struct pollfd, used only by the reader thread. */
+    private final UnsafeBuffer pollfd;
+    private final long pollfdAddress;
+
+    /** Writer-thread only. */
+    private long writeDropCount;
+    private int lastWriteErrno;
+
+    private TunDevice(int fd, String name) {
+        this.fd = fd;
+        this.name = name;
+        this.pollfd = new UnsafeBuffer(BufferUtil.allocateDirectAligned(LibC.SIZEOF_POLLFD, 8));
+        this.pollfdAddress = pollfd.addressOffset();
+    }
+
+    /**
+     * Creates (or attaches to an existing persistent) TUN interface named {@code name} in the calling thread's
+     * network namespace. The interface starts down and without addresses; configure it with {@code ip}.
+     *
+     * @param name at most 15 ASCII characters; empty or containing "%d" lets the kernel choose
+     * @param nonBlocking whether {@link #read}/{@link #write} return at once instead of waiting
+     * @throws IllegalArgumentException if the name can never be valid (the message names it)
+     * @throws NativeIoException if the kernel refuses (e.g. EPERM without CAP_NET_ADMIN, EBUSY if in use,
+     *         EINVAL if a non-TUN device has that name)
+     */
+    public static TunDevice open(String name, boolean nonBlocking) throws IOException {
+        final Ifreq ifreq = new Ifreq(name);
+        final int flags = LibC.O_RDWR | LibC.O_CLOEXEC | (nonBlocking ? LibC.O_NONBLOCK : 0);
+        final int fd = C.open(CLONE_DEVICE, flags);
+        if (fd < 0) {
+            throw LibC.lastError("open(" + CLONE_DEVICE + ") for TUN device '" + name + "'");
+        }
+        ifreq.buffer.putShort(LibC.IFREQ_UNION_OFFSET, (short) (LibC.IFF_TUN | LibC.IFF_NO_PI));
+        if (C.ioctl(fd, LibC.TUNSETIFF, ifreq.address) < 0) {
+            final int errno = LibC.errno();
+            C.close(fd);
+            throw new NativeIoException("ioctl(TUNSETIFF) for TUN device '" + name + "'", errno);
+        }
+        return new TunDevice(fd, ifreq.name());
+    }
+
+    /** The interface name the kernel assigned (equal to the requested one unless a pattern was given). */
+    public String name() {
+        return name;
+    }
+
+    /** The file descriptor, or -1 once closed. */
+    public int fd() {
+        return fd;
+    }
+
+    /**
+     * Reads one IP packet into native memory.
+     *
+     * @param address start of caller-owned native memory
+     * @param capacity bytes available there; should be at least the interface MTU: a longer packet is
+     *        truncated to {@code capacity} (the rest is lost and the return value equals capacity, so compare
+     *        with the IP total length if that matters)
+     * @return the packet length; 0 if no packet is ready (non-blocking) or the call was interrupted; -1 once
+     *         closed
+     * @throws UncheckedIOException wrapping a {@link NativeIoException} for any other error
+     */
+    public int read(long address, int capacity) {
+        final int fd = this.fd;
+        if (fd < 0) {
+            return -1;
+        }
+        final long n = C.read(fd, address, capacity);
+        if (n >= 0) {
+            return (int) n;
+        }
+        final int errno = LibC.errno();
+        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
+            return 0;
+        }
+        if (this.fd < 0) {
+            return -1;
+        }
+        throw new UncheckedIOException(new NativeIoException("read(TUN device '" + name + "')", errno));
+    }
+
+    /**
+     * Injects one IP packet (version taken from its first nibble) into the kernel.
+     *
+     * <p>Refusals that concern this packet or momentary congestion are drops, not exceptions: EAGAIN and
+     * ENOBUFS (queue full), EINVAL (not IPv4/IPv6, too short), EMSGSIZE (too long), EIO (interface down).
+     * They return 0 and are counted in {@link #writeDropCount()}.
+     *
+     * @return {@code length} when written, 0 when dropped, -1 once closed
+     * @throws UncheckedIOException wrapping a {@link NativeIoException} for any other error
+     */
+    public int write(long address, int length) {
+        while (true) {
+            final int fd = this.fd;
+            if (fd < 0) {
+                return -1;
+            }
+            final long n = C.write(fd, address, length);
+            if (n >= 0) {
+                return (int) n;
+            }
+            final int errno = LibC.errno();
+            switch (errno) {
+                case LibC.EINTR:
+                    continue;
+                case LibC.EAGAIN:
+                case LibC.ENOBUFS:
+                case LibC.EINVAL:
+                case LibC.EMSGSIZE:
+                case LibC.EIO:
+                    writeDropCount++;
+                    lastWriteErrno = errno;
+                    return 0;
+                default:
+                    if (this.fd < 0) {
+                        return -1;
+                    }
+                    throw new UncheckedIOException(new NativeIoException("write(TUN device '" + name + "')", errno));
+            }
+        }
+    }
+
+    /** Packets {@link #write} dropped so far. Read it from the writer thread (or accept a stale value). */
+    public long writeDropCount() {
+        return writeDropCount;
+    }
+
+    /** errno of the latest dropped write, 0 if none; for diagnostics. */
+    public int lastWriteErrno() {
+        return lastWriteErrno;
+    }
+
+    /**
+     * Waits with poll(2) until a packet can be read, so a reader can block without hanging on shutdown.
+     *
+     * @param timeoutMillis how long to wait; 0 checks without waiting, negative waits indefinitely
+     * @return true if {@link #read} will not block (a packet is ready, an error is pending, or the device has
+     *         been closed and read will return -1); false on timeout or signal
+     */
+    public boolean awaitReadable(int timeoutMillis) {
+        final int fd = this.fd;
+        if (fd < 0) {
+            return true;
+        }
+        pollfd.putInt(LibC.POLLFD_FD_OFFSET, fd);
+        pollfd.putShort(LibC.POLLFD_EVENTS_OFFSET, LibC.POLLIN);
+        pollfd.putShort(LibC.POLLFD_REVENTS_OFFSET, (short) 0);
+        final int ready = C.poll(pollfdAddress, 1, timeoutMillis);
+        if (ready > 0) {
+            return true;
+        }
+        if (ready == 0) {
+            return this.fd < 0;
+        }
+        final int errno = LibC.errno();
+        if (errno == LibC.EINTR || errno == LibC.EAGAIN) {
+            return this.fd < 0;
+        }
+        throw new UncheckedIOException(new NativeIoException("poll(TUN device '" + name + "')", errno));
+    }
+
+    /** Closes the descriptor once; the interface disappears unless persistent. */
+    @Override
+    public void close() {
+        final int fd;
+        synchronized (this) {
+            fd = this.fd;
+            if (fd < 0) {
+                return;
+            }
+            this.fd = -1;
+        }
+        C.close(fd);
+    }
+
+    /**
+     * The MTU of interface {@code name} in the calling thread's network namespace (SIOCGIFMTU).
+     *
+     * @throws NativeIoException e.g. ENODEV if there is no such interface
+     */
+    public static int interfaceMtu(String name) throws IOException {
+        return ifreqInt(name, LibC.SIOCGIFMTU, "SIOCGIFMTU");
+    }
+
+    /**
+     * The ifindex of interface {@code name} in the calling thread's network namespace (SIOCGIFINDEX).
+     *
+     * @throws NativeIoException e.g. ENODEV if there is no such interface
+     */
+    public static int interfaceIndex(String name) throws IOException {
+        return ifreqInt(name, LibC.SIOCGIFINDEX, "SIOCGIFINDEX");
+    }
+
+    private static int ifreqInt(String name, long request, String requestName) throws IOException {
+        final Ifreq ifreq = new Ifreq(name);
+        final int sock = C.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
+        if (sock < 0) {
+            throw LibC.lastError("socket(AF_INET, SOCK_DGRAM) for " + requestName);
+        }
+        try {
+            ifreq.ioctl(sock, request, requestName);
+            return ifreq.buffer.getInt(LibC.IFREQ_UNION_OFFSET);
+        } finally {
+            C.close(sock);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TunDevice[" + name + ", fd=" + fd + "]";
+    }
+}

@@ -1,0 +1,58 @@
+package org.egressgw.tunio;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A network namespace owned by one test: created with a unique {@code egwtun-<random>} name, deleted by
+ * {@link #delete} (call it from finally/@AfterEach so it goes even when the test fails).
+ */
+final class TestNamespace {
+    final String name;
+
+    TestNamespace() throws IOException, InterruptedException {
+        name = String.format("egwtun-%08x", ThreadLocalRandom.current().nextInt());
+        run("ip", "netns", "add", name);
+    }
+
+    /** Runs {@code ip -n <this> args...}. */
+    String ip(String... args) throws IOException, InterruptedException {
+        final List<String> command = new ArrayList<>(List.of("ip", "-n", name));
+        command.addAll(List.of(args));
+        return run(command.toArray(new String[0]));
+    }
+
+    /** Runs {@code ip netns exec <this> args...}. */
+    String exec(String... args) throws IOException, InterruptedException {
+        final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", name));
+        command.addAll(List.of(args));
+        return run(command.toArray(new String[0]));
+    }
+
+    /** Disables IPv6 so no router solicitations or MLD reports appear on the interfaces. */
+    void disableIpv6() throws IOException, InterruptedException {
+        exec("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+    }
+
+    void delete() throws IOException, InterruptedException {
+        run("ip", "netns", "del", name);
+    }
+
+    /** Runs a command, returning its output; throws naming the command and its output if it fails. */
+    static String run(String... command) throws IOException, InterruptedException {
+        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IOException("timed out: " + String.join(" ", command));
+        }
+        final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (process.exitValue() != 0) {
+            throw new IOException("'" + String.join(" ", command) + "' exited " + process.exitValue() + ": " + output);
+        }
+        return output;
+    }
+}
