@@ -1,0 +1,64 @@
+package org.egressgw.core.admin;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The admin endpoint: {@code GET /healthz} (200 while the datapath runs, 503 otherwise) and
+ * {@code GET /metrics} (Prometheus text format). Served by the JDK's HTTP server on one thread,
+ * away from the datapath.
+ */
+public final class AdminServer implements AutoCloseable {
+    private final HttpServer server;
+
+    public AdminServer(String host, int port, GatewayMetrics metrics, BooleanSupplier healthy) throws IOException {
+        server = HttpServer.create(new InetSocketAddress(host, port), 16);
+        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "egw-admin");
+            t.setDaemon(true);
+            return t;
+        }));
+        PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+        server.createContext("/healthz", ex -> {
+            boolean ok = healthy.getAsBoolean();
+            respond(ex, ok ? 200 : 503, "text/plain; charset=utf-8", (ok ? "ok\n" : "datapath not running\n").getBytes(StandardCharsets.UTF_8));
+        });
+        server.createContext("/metrics", ex -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
+            writer.write(out, metrics.registry().scrape());
+            respond(ex, 200, PrometheusTextFormatWriter.CONTENT_TYPE, out.toByteArray());
+        });
+        server.start();
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private static void respond(HttpExchange ex, int status, String type, byte[] body) throws IOException {
+        try (ex) {
+            if (!"GET".equals(ex.getRequestMethod())) {
+                ex.sendResponseHeaders(405, -1);
+                return;
+            }
+            ex.getResponseHeaders().set("Content-Type", type);
+            ex.sendResponseHeaders(status, body.length);
+            try (OutputStream os = ex.getResponseBody()) {
+                os.write(body);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

@@ -1,0 +1,87 @@
+package org.egressgw.core.admin;
+
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.function.Supplier;
+import org.egressgw.conntrack.ConnTable;
+import org.egressgw.core.datapath.Counters;
+import org.egressgw.core.datapath.Datapath;
+import org.egressgw.core.datapath.DropReason;
+import org.egressgw.core.datapath.EgressIpStats;
+import org.egressgw.packet.Ipv4Address;
+
+/**
+ * Exposes the datapath's counters as Prometheus metrics. Values are read at scrape time from the
+ * counters the datapath threads own (callbacks), so the hot path never touches a metrics library.
+ */
+public final class GatewayMetrics {
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+
+    /**
+     * @param request counters of the request direction, one per writer thread
+     * @param reply counters of the reply direction, one per writer thread
+     */
+    public GatewayMetrics(Counters[] request, Counters[] reply, ConnTable table, Supplier<Datapath.PolicyView> policies,
+            Supplier<Integer> policiesServed) {
+        counter("egw_rx_packets", "Packets received, by direction (request: from the tunnel; reply: from the egress side)",
+                Counters.RX_PACKETS, request, reply);
+        counter("egw_rx_bytes", "Bytes received, by direction", Counters.RX_BYTES, request, reply);
+        counter("egw_tx_packets", "Packets sent, by direction (request: out of the egress side; reply: into the tunnel)",
+                Counters.TX_PACKETS, request, reply);
+        counter("egw_tx_bytes", "Bytes sent, by direction", Counters.TX_BYTES, request, reply);
+        CounterWithCallback.builder().name("egw_drops").help("Packets dropped, by direction and reason")
+                .labelNames("direction", "reason")
+                .callback(cb -> {
+                    for (int r = 0; r < DropReason.COUNT; r++) {
+                        cb.call(sum(request, Counters.DROPS + r), "request", DropReason.name(r));
+                        cb.call(sum(reply, Counters.DROPS + r), "reply", DropReason.name(r));
+                    }
+                }).register(registry);
+        single("egw_arp_replies", "ARP requests answered over the tunnel", Counters.ARP_REPLIES, request);
+        counter("egw_mss_clamped", "SYN and SYN-ACK segments whose MSS was lowered to fit the tunnel",
+                Counters.MSS_CLAMPED, request, reply);
+        single("egw_icmp_frag_needed_sent", "ICMP fragmentation-needed messages sent for replies too big for the tunnel",
+                Counters.FRAG_NEEDED_SENT, reply);
+        single("egw_connections_created", "Connections tracked", Counters.CONN_CREATED, request);
+        single("egw_connections_expired", "Connections removed after their idle timeout", Counters.CONN_EXPIRED, request);
+        GaugeWithCallback.builder().name("egw_conntrack_entries").help("Connections in the table")
+                .callback(cb -> cb.call(table.size())).register(registry);
+        GaugeWithCallback.builder().name("egw_conntrack_capacity").help("Maximum connections in the table")
+                .callback(cb -> cb.call(table.capacity())).register(registry);
+        GaugeWithCallback.builder().name("egw_nat_ports_in_use").help("Translated ports in use, per egress IP")
+                .labelNames("egress_ip")
+                .callback(cb -> {
+                    EgressIpStats s = policies.get().stats();
+                    for (int i = 0; i < s.size(); i++) {
+                        cb.call(s.inUse(i), Ipv4Address.toString(s.ip(i)));
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("egw_policies_served").help("Egress gateway policies this gateway serves")
+                .callback(cb -> cb.call(policiesServed.get())).register(registry);
+    }
+
+    private void counter(String name, String help, int index, Counters[] request, Counters[] reply) {
+        CounterWithCallback.builder().name(name).help(help).labelNames("direction")
+                .callback(cb -> {
+                    cb.call(sum(request, index), "request");
+                    cb.call(sum(reply, index), "reply");
+                }).register(registry);
+    }
+
+    private void single(String name, String help, int index, Counters[] counters) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(sum(counters, index))).register(registry);
+    }
+
+    private static long sum(Counters[] counters, int index) {
+        long total = 0;
+        for (Counters c : counters) {
+            total += c.get(index);
+        }
+        return total;
+    }
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+}

@@ -1,0 +1,12 @@
+package org.egressgw.core.datapath;
+
+/** Where translated request packets go (the TUN device in production, memory in tests). */
+@FunctionalInterface
+public interface EgressSink {
+    /**
+     * Writes one IPv4 packet from native memory.
+     *
+     * @return bytes written, or 0 if the kernel had no room (counted as a drop by the caller)
+     */
+    int write(long address, int length);
+}

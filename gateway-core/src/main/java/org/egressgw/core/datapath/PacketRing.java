@@ -1,0 +1,49 @@
+package org.egressgw.core.datapath;
+
+import com.lmax.disruptor.EventPoller;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.YieldingWaitStrategy;
+import java.nio.ByteBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * A single-producer Disruptor ring whose events are windows over one off-heap slab
+ * ({@code size × slotSize} bytes, allocated once). The datapath consumes it through an
+ * {@link EventPoller}, so one worker thread can drive several rings in one duty cycle.
+ */
+public final class PacketRing {
+    private final RingBuffer<PacketEvent> ring;
+    private final EventPoller<PacketEvent> poller;
+    private final int slotSize;
+    // kept so the slab outlives every UnsafeBuffer that points into it
+    private final ByteBuffer slab;
+
+    public PacketRing(int size, int slotSize) {
+        this.slotSize = slotSize;
+        this.slab = ByteBuffer.allocateDirect(Math.multiplyExact(size, slotSize));
+        long base = new UnsafeBuffer(slab).addressOffset();
+        int[] next = {0};
+        this.ring = RingBuffer.createSingleProducer(() -> {
+            UnsafeBuffer b = new UnsafeBuffer(base + (long) next[0]++ * slotSize, slotSize);
+            return new PacketEvent(b);
+        }, size, new YieldingWaitStrategy());
+        this.poller = ring.newPoller();
+        ring.addGatingSequences(poller.getSequence());
+    }
+
+    public RingBuffer<PacketEvent> ring() {
+        return ring;
+    }
+
+    public EventPoller<PacketEvent> poller() {
+        return poller;
+    }
+
+    public int slotSize() {
+        return slotSize;
+    }
+
+    int slabCapacity() {
+        return slab.capacity();
+    }
+}

@@ -1,0 +1,181 @@
+package org.egressgw.core.host;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.egressgw.packet.Ipv4Address;
+
+/**
+ * Everything the gateway changes on the host, done by explicit commands that are printed as they
+ * run ({@code plumbing: + ...}) and undone in reverse order at exit ({@code plumbing: - ...}).
+ *
+ * <p>Egress IP steering, so that replies reach the TUN device and the kernel never answers them
+ * itself (with RSTs or port-unreachables):
+ * <ul>
+ *   <li>an egress IP that is <b>not</b> assigned to any interface: a host route to it via the TUN
+ *       device and a proxy-ARP entry on the egress interface, so the external network can resolve it;
+ *   <li>an egress IP that <b>is</b> assigned to an interface (a local address): tc ingress filters on
+ *       the egress interface redirect TCP/UDP packets to it whose destination port lies in the NAT
+ *       port range, and ICMP echo replies whose identifier does, into the TUN device before the
+ *       kernel's IP stack sees them. The host's own connections from that address must then use
+ *       ports outside the NAT range ({@code net.ipv4.ip_local_port_range}).
+ * </ul>
+ */
+public final class HostPlumbing implements AutoCloseable {
+    /** tc filter preference used for every filter the gateway installs. */
+    static final int TC_PREF = 49152;
+
+    private final PrintStream log;
+    private final Deque<List<String>> undo = new ArrayDeque<>();
+    private final Deque<String[]> sysctlUndo = new ArrayDeque<>();
+
+    public HostPlumbing(PrintStream log) {
+        this.log = log;
+    }
+
+    /** Brings the TUN device up with the given MTU and makes it accept what the gateway writes. */
+    public void setUpTun(String device, int mtu) throws IOException {
+        run(List.of("ip", "link", "set", "dev", device, "mtu", Integer.toString(mtu), "up"));
+        sysctl("net/ipv4/conf/" + device + "/rp_filter", "0", false);
+        // packets written with an egress IP that is a local address must not be dropped as martians
+        sysctl("net/ipv4/conf/" + device + "/accept_local", "1", false);
+        sysctl("net/ipv4/ip_forward", "1", true);
+    }
+
+    /** Steers replies for {@code egressIp} into the TUN device (see the class comment). */
+    public void steerEgressIp(int egressIp, boolean assigned, String egressInterface, String device, int portLow,
+            int portHigh) throws IOException {
+        String ip = Ipv4Address.toString(egressIp);
+        if (!assigned) {
+            run(List.of("ip", "route", "add", ip + "/32", "dev", device),
+                    List.of("ip", "route", "del", ip + "/32", "dev", device));
+            run(List.of("ip", "neigh", "add", "proxy", ip, "dev", egressInterface),
+                    List.of("ip", "neigh", "del", "proxy", ip, "dev", egressInterface));
+            return;
+        }
+        ensureIngressQdisc(egressInterface);
+        for (int[] block : PortBlocks.of(portLow, portHigh)) {
+            for (String proto : new String[] {"6", "17"}) {
+                run(List.of("tc", "filter", "add", "dev", egressInterface, "ingress", "pref", Integer.toString(TC_PREF),
+                        "protocol", "ip", "u32", "match", "ip", "dst", ip + "/32", "match", "ip", "protocol", proto, "0xff",
+                        "match", "ip", "dport", hex(block[0]), hex(block[1]),
+                        "action", "mirred", "egress", "redirect", "dev", device));
+            }
+            // ICMP echo reply (type 0) whose identifier lies in the block; offsets assume no IP options
+            run(List.of("tc", "filter", "add", "dev", egressInterface, "ingress", "pref", Integer.toString(TC_PREF),
+                    "protocol", "ip", "u32", "match", "ip", "dst", ip + "/32", "match", "ip", "protocol", "1", "0xff",
+                    "match", "u8", "0", "0xff", "at", "20", "match", "u16", hex(block[0]), hex(block[1]), "at", "24",
+                    "action", "mirred", "egress", "redirect", "dev", device));
+        }
+        undo.push(List.of("tc", "filter", "del", "dev", egressInterface, "ingress", "pref", Integer.toString(TC_PREF)));
+    }
+
+    private void ensureIngressQdisc(String dev) throws IOException {
+        String qdiscs = output(List.of("tc", "qdisc", "show", "dev", dev, "ingress"));
+        if (qdiscs.contains("ingress")) {
+            return;
+        }
+        run(List.of("tc", "qdisc", "add", "dev", dev, "ingress"), List.of("tc", "qdisc", "del", "dev", dev, "ingress"));
+    }
+
+    private static String hex(int v) {
+        return "0x" + Integer.toHexString(v);
+    }
+
+    /** Writes a sysctl; when {@code restore} the previous value is put back at exit if it changed. */
+    void sysctl(String key, String value, boolean restore) throws IOException {
+        Path p = Path.of("/proc/sys", key);
+        String old = Files.readString(p, StandardCharsets.US_ASCII).trim();
+        if (old.equals(value)) {
+            log.println("plumbing: = sysctl " + key.replace('/', '.') + "=" + value + " (already)");
+            return;
+        }
+        log.println("plumbing: + sysctl " + key.replace('/', '.') + "=" + value + " (was " + old + ")");
+        Files.writeString(p, value, StandardCharsets.US_ASCII);
+        if (restore) {
+            sysctlUndo.push(new String[] {key, old});
+            undo.push(List.of("#sysctl", key, old));
+        }
+    }
+
+    private void run(List<String> cmd, List<String> undoCmd) throws IOException {
+        run(cmd);
+        undo.push(undoCmd);
+    }
+
+    private void run(List<String> cmd) throws IOException {
+        log.println("plumbing: + " + String.join(" ", cmd));
+        String out = exec(cmd);
+        if (out != null) {
+            throw new IOException("host plumbing failed: '" + String.join(" ", cmd) + "': " + out.trim());
+        }
+    }
+
+    private static String output(List<String> cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(10, TimeUnit.SECONDS);
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted running " + cmd, e);
+        }
+    }
+
+    /** Runs a command; returns null on success, or its output on failure. */
+    private static String exec(List<String> cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "timed out";
+            }
+            return p.exitValue() == 0 ? null : "exit " + p.exitValue() + ": " + out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted running " + cmd, e);
+        }
+    }
+
+    /** Undoes everything, newest first; failures are printed and do not stop the rest. */
+    @Override
+    public synchronized void close() {
+        while (!undo.isEmpty()) {
+            List<String> cmd = undo.pop();
+            if (cmd.get(0).equals("#sysctl")) {
+                try {
+                    Files.writeString(Path.of("/proc/sys", cmd.get(1)), cmd.get(2), StandardCharsets.US_ASCII);
+                    log.println("plumbing: - sysctl " + cmd.get(1).replace('/', '.') + "=" + cmd.get(2));
+                } catch (IOException e) {
+                    log.println("plumbing: ! could not restore " + cmd.get(1) + ": " + e.getMessage());
+                }
+                continue;
+            }
+            log.println("plumbing: - " + String.join(" ", cmd));
+            try {
+                String out = exec(cmd);
+                if (out != null) {
+                    log.println("plumbing: ! " + out.trim());
+                }
+            } catch (IOException e) {
+                log.println("plumbing: ! " + e.getMessage());
+            }
+        }
+    }
+
+    /** What is still to undo, oldest first (for tests). */
+    List<String> pending() {
+        List<String> out = new ArrayList<>();
+        undo.descendingIterator().forEachRemaining(c -> out.add(String.join(" ", c)));
+        return out;
+    }
+}

@@ -1,0 +1,107 @@
+package org.egressgw.core.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.egressgw.core.GatewayProcess;
+import org.egressgw.testbed.ExecResult;
+import org.egressgw.testbed.Probes;
+import org.egressgw.testbed.Topology;
+import org.egressgw.testbed.TopologyOptions;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The issue's acceptance a–e through the real kernel: namespaces, veths, the node's kernel VXLAN
+ * device, the gateway as its own process (bin/egress-gateway), a real HTTP/UDP server.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(120)
+abstract class EndToEndBase {
+    protected Topology topo;
+    protected GatewayProcess gateway;
+
+    abstract TopologyOptions options();
+
+    @BeforeAll
+    void up() throws Exception {
+        Topology.cleanupStale();
+        topo = Topology.create(options());
+        Path config = topo.writeGatewayFiles();
+        Path launcher = Path.of(System.getProperty("egw.home", "..")).toAbsolutePath().normalize().resolve("bin/egress-gateway");
+        gateway = GatewayProcess.start(topo, List.of(launcher.toString(), "run", "--config", config.toString()), Duration.ofSeconds(60));
+    }
+
+    @AfterAll
+    void down() throws Exception {
+        try {
+            if (gateway != null) {
+                int exit = gateway.stop();
+                String log = gateway.log();
+                System.out.println("---- gateway log ----\n" + log);
+                assertEquals(0, exit, "gateway exits 0 on SIGTERM");
+                assertTrue(log.contains("plumbing: -"), "gateway removed its plumbing");
+            }
+        } finally {
+            if (topo != null) {
+                topo.close();
+            }
+        }
+    }
+
+    protected String metrics() {
+        ExecResult r = topo.exec(topo.gw(), Duration.ofSeconds(5), "curl", "-sS", "http://" + Topology.ADMIN_LISTEN + "/metrics");
+        assertTrue(r.ok(), () -> "metrics: " + r);
+        return r.stdout();
+    }
+
+    protected static double metric(String metrics, String nameAndLabels) {
+        return metrics.lines().filter(l -> l.startsWith(nameAndLabels + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).orElse(0.0);
+    }
+
+    @Test
+    void a_selectedPodLeavesThroughEgressIp() {
+        String body = topo.probes().httpGet(topo.pod1(), "http://" + Topology.SERVER_IP + "/");
+        assertTrue(body.contains("you are " + Topology.EGRESS_IP), body);
+        assertTrue(topo.serverLog().stream().anyMatch(l -> l.startsWith("http " + Topology.SERVER_IP + " " + Topology.EGRESS_IP)),
+                () -> "server log: " + topo.serverLog());
+    }
+
+    @Test
+    void b_otherPodKeepsNodeAddress() {
+        String body = topo.probes().httpGet(topo.pod2(), "http://" + Topology.SERVER_IP + "/");
+        assertTrue(body.contains("you are " + Topology.NODE_UNDERLAY_IP), body);
+    }
+
+    @Test
+    void c_otherDestinationKeepsNodeAddress() {
+        String body = topo.probes().httpGet(topo.pod1(), "http://" + Topology.OTHER_SERVER_IP + "/");
+        assertTrue(body.contains("you are " + Topology.NODE_UNDERLAY_IP), body);
+    }
+
+    @Test
+    void d_udpAndIcmpThroughGateway() {
+        String echo = topo.probes().udpEcho(topo.pod1(), Topology.SERVER_IP, Topology.UDP_ECHO_PORT, "ping-over-udp");
+        assertTrue(echo.contains("ping-over-udp"), echo);
+        assertTrue(topo.serverLog().stream().anyMatch(l -> l.startsWith("udp " + Topology.SERVER_IP + " " + Topology.EGRESS_IP)),
+                () -> "server log: " + topo.serverLog());
+        ExecResult ping = topo.probes().pingResult(topo.pod1(), Topology.SERVER_IP, 3);
+        assertTrue(ping.ok(), ping::toString);
+        assertTrue(metric(metrics(), "egw_connections_created_total") >= 2);
+    }
+
+    @Test
+    void e_tenMegabyteDownloadArrivesIntact() {
+        Probes.Download got = topo.probes().download(topo.pod1(), Probes.tenMibUrl(Topology.SERVER_IP));
+        assertEquals(Probes.expectedPattern(Probes.TEN_MIB), got);
+        String m = metrics();
+        assertTrue(metric(m, "egw_tx_bytes_total{direction=\"reply\"}") > Probes.TEN_MIB, m);
+    }
+}

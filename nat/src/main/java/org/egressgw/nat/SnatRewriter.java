@@ -1,0 +1,80 @@
+package org.egressgw.nat;
+
+import org.agrona.MutableDirectBuffer;
+import org.egressgw.packet.Checksum;
+import org.egressgw.packet.Icmp;
+import org.egressgw.packet.Ipv4;
+import org.egressgw.packet.Tcp;
+import org.egressgw.packet.Udp;
+
+/**
+ * Rewrites the source (request path, SNAT) or destination (reply path, reverse SNAT) address and
+ * port of a validated IPv4 packet in place, updating the IPv4 header checksum and the transport
+ * checksum incrementally (RFC 1624) rather than recomputing them.
+ *
+ * <p>For ICMP echo the identifier plays the role of the port: it is rewritten on both paths and
+ * only the ICMP checksum (which has no pseudo-header) follows it. A UDP checksum of 0 ("none")
+ * stays 0. Callers must have validated the IPv4 header and the transport header ({@code check}
+ * of each view) before calling; nothing here re-checks lengths.
+ */
+public final class SnatRewriter {
+    private SnatRewriter() {
+    }
+
+    /** Request path: replaces the source address and port (or ICMP echo identifier). */
+    public static void rewriteSource(MutableDirectBuffer b, int ipOff, int l4Off, int protocol, int newIp, int newPort) {
+        int oldIp = Ipv4.srcAddress(b, ipOff);
+        Ipv4.srcAddress(b, ipOff, newIp);
+        Ipv4.headerChecksum(b, ipOff, Checksum.update32(Ipv4.headerChecksum(b, ipOff), oldIp, newIp));
+        switch (protocol) {
+            case Ipv4.PROTO_TCP -> {
+                int oldPort = Tcp.srcPort(b, l4Off);
+                Tcp.srcPort(b, l4Off, newPort);
+                int c = Checksum.update32(Tcp.checksum(b, l4Off), oldIp, newIp);
+                Tcp.checksum(b, l4Off, Checksum.update16(c, oldPort, newPort));
+            }
+            case Ipv4.PROTO_UDP -> {
+                int oldPort = Udp.srcPort(b, l4Off);
+                Udp.srcPort(b, l4Off, newPort);
+                int c = Checksum.updateUdp32(Udp.checksum(b, l4Off), oldIp, newIp);
+                Udp.checksum(b, l4Off, Checksum.updateUdp16(c, oldPort, newPort));
+            }
+            case Ipv4.PROTO_ICMP -> {
+                int oldId = Icmp.identifier(b, l4Off);
+                Icmp.identifier(b, l4Off, newPort);
+                Icmp.checksum(b, l4Off, Checksum.update16(Icmp.checksum(b, l4Off), oldId, newPort));
+            }
+            default -> {
+                // other protocols carry no port; the address change above is all there is
+            }
+        }
+    }
+
+    /** Reply path: replaces the destination address and port (or ICMP echo identifier). */
+    public static void rewriteDestination(MutableDirectBuffer b, int ipOff, int l4Off, int protocol, int newIp, int newPort) {
+        int oldIp = Ipv4.dstAddress(b, ipOff);
+        Ipv4.dstAddress(b, ipOff, newIp);
+        Ipv4.headerChecksum(b, ipOff, Checksum.update32(Ipv4.headerChecksum(b, ipOff), oldIp, newIp));
+        switch (protocol) {
+            case Ipv4.PROTO_TCP -> {
+                int oldPort = Tcp.dstPort(b, l4Off);
+                Tcp.dstPort(b, l4Off, newPort);
+                int c = Checksum.update32(Tcp.checksum(b, l4Off), oldIp, newIp);
+                Tcp.checksum(b, l4Off, Checksum.update16(c, oldPort, newPort));
+            }
+            case Ipv4.PROTO_UDP -> {
+                int oldPort = Udp.dstPort(b, l4Off);
+                Udp.dstPort(b, l4Off, newPort);
+                int c = Checksum.updateUdp32(Udp.checksum(b, l4Off), oldIp, newIp);
+                Udp.checksum(b, l4Off, Checksum.updateUdp16(c, oldPort, newPort));
+            }
+            case Ipv4.PROTO_ICMP -> {
+                int oldId = Icmp.identifier(b, l4Off);
+                Icmp.identifier(b, l4Off, newPort);
+                Icmp.checksum(b, l4Off, Checksum.update16(Icmp.checksum(b, l4Off), oldId, newPort));
+            }
+            default -> {
+            }
+        }
+    }
+}
