@@ -1,11 +1,28 @@
 package org.egressgw.core.e2e;
 
-import org.egressgw.testbed.TopologyOptions;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Acceptance a–e (and f, in {@link NotAnOpenRelayIT}) with the egress IP not assigned to any interface. */
+import org.egressgw.testbed.Probes;
+import org.egressgw.testbed.Topology;
+import org.egressgw.testbed.TopologyOptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Acceptance a–e with the egress IP not assigned to any interface, node-a resolving the gateway by
+ * ARP through the tunnel, and pods with MTU 1500 — so they announce an MSS the tunnel cannot carry
+ * and only the gateway's clamping keeps full-size replies from being black-holed.
+ */
 class UnassignedEgressIpIT extends EndToEndBase {
     @Override
     TopologyOptions options() {
-        return TopologyOptions.userspace();
+        return TopologyOptions.userspace().withPodMtu(1500);
+    }
+
+    @Test
+    void nodeResolvedTheGatewayByArpAndMssWasClamped() {
+        topo.probes().download(topo.pod1(), Probes.tenMibUrl(Topology.SERVER_IP));
+        String m = metrics();
+        assertTrue(metric(m, "egw_arp_replies_total") >= 1, m);
+        assertTrue(metric(m, "egw_mss_clamped_total{direction=\"request\"}") >= 1, m);
     }
 }

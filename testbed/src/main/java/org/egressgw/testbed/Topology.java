@@ -1,0 +1,689 @@
+package org.egressgw.testbed;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A throw-away network of Linux network namespaces that plays a Kubernetes node, an egress gateway node
+ * and an external server:
+ *
+ * <pre>
+ *   pod1 10.244.1.10 (app=payment-processor)     pod2 10.244.1.11 (app=frontend)
+ *         \ eth0 &lt;-&gt; vpod1 (veth)                 / eth0 &lt;-&gt; vpod2 (veth)
+ *   node-a: br0 10.244.1.1/24; ul0 198.51.100.1/24; vxlan0 10.99.0.1/24 (VNI 2, UDP 8472, tx checksum off)
+ *           from 10.244.1.10 to 203.0.113.0/24 -&gt; table 100 -&gt; default via 10.99.0.2 dev vxlan0
+ *           everything else: MASQUERADE out of ul0, default via 198.51.100.2
+ *         | ul0 &lt;-&gt; ul0 (veth, 198.51.100.0/24)
+ *   gw-1:   ul0 198.51.100.2/24; ext0 192.0.2.2/24; 203.0.113.0/24 and 198.18.0.0/24 via 192.0.2.1;
+ *           forwards the node's masqueraded traffic; the gateway (Java or kernel) works here
+ *         | ext0 &lt;-&gt; eth0 (veth, 192.0.2.0/24)
+ *   ext:    eth0 192.0.2.1/24; 203.0.113.5/32 and 198.18.0.5/32 on lo; 198.51.100.0/24 via 192.0.2.2;
+ *           no route to 10.0.0.0/8; HTTP :80 and UDP echo :7 on both lo addresses
+ * </pre>
+ *
+ * <p>Pods use MTU {@value #POD_MTU}, as Cilium does in tunnel mode, so that nothing needs fragmenting once
+ * VXLAN's 50 bytes are added on a 1500-byte underlay. rp_filter is off everywhere, IPv6 is off (quiet
+ * captures), {@code node-a}'s kernel knows the gateway's overlay MAC statically (no ARP through the tunnel).
+ *
+ * <p>Every namespace name starts with a per-run prefix ({@link #prefix()}), so concurrent runs never collide.
+ * {@link #close()} kills every process in the namespaces and deletes them; a JVM shutdown hook does the same
+ * if the caller forgets, and {@link #cleanupStale()} removes what dead runs left behind.
+ *
+ * <p>Thread safety: all methods may be called from any thread; {@link #close()} is idempotent.
+ */
+public final class Topology implements AutoCloseable {
+
+    /** pod1, selected by the policy. */
+    public static final String POD1_IP = "10.244.1.10";
+    /** pod2, not selected. */
+    public static final String POD2_IP = "10.244.1.11";
+    /** node-a's underlay address (and what masqueraded pod traffic looks like). */
+    public static final String NODE_UNDERLAY_IP = "198.51.100.1";
+    /** gw-1's underlay address: the tunnel endpoint. */
+    public static final String GW_UNDERLAY_IP = "198.51.100.2";
+    /** gw-1's address on the egress link. */
+    public static final String GW_EXT_IP = "192.0.2.2";
+    /** ext's address on the egress link (next hop for the server prefixes). */
+    public static final String EXT_IP = "192.0.2.1";
+    /** The policy's egress IP. */
+    public static final String EGRESS_IP = "192.0.2.10";
+    /** A server inside the policy's destination CIDR. */
+    public static final String SERVER_IP = "203.0.113.5";
+    /** A server outside the policy's destination CIDR. */
+    public static final String OTHER_SERVER_IP = "198.18.0.5";
+    /** node-a's overlay (vxlan0) address. */
+    public static final String NODE_OVERLAY_IP = "10.99.0.1";
+    /** The gateway's overlay address. */
+    public static final String GW_OVERLAY_IP = "10.99.0.2";
+    /** The gateway's overlay MAC; node-a has a permanent neighbour entry for it. */
+    public static final String GW_MAC = "02:00:0a:63:00:02";
+    /** node-a's vxlan0 MAC (fixed, so the gateway can address replies without learning it). */
+    public static final String NODE_MAC = "02:00:0a:63:00:01";
+    /** The VXLAN network identifier. */
+    public static final int VNI = 2;
+    /** The VXLAN UDP port (Cilium's default). */
+    public static final int VXLAN_PORT = 8472;
+    /** The policy's destination CIDR; only pod1's traffic to it enters the tunnel. */
+    public static final String DESTINATION_CIDR = "203.0.113.0/24";
+    /** The cluster's pod CIDR (masqueraded on node-a). */
+    public static final String POD_CIDR = "10.244.0.0/16";
+    /** MTU of the pods' interfaces: 1500 minus VXLAN overhead. */
+    public static final int POD_MTU = 1450;
+    /** Underlay interface name in node-a and gw-1. */
+    public static final String UNDERLAY_IFACE = "ul0";
+    /** gw-1's egress interface. */
+    public static final String GW_EXT_IFACE = "ext0";
+    /** ext's interface towards gw-1. */
+    public static final String EXT_IFACE = "eth0";
+    /** The pods' interface. */
+    public static final String POD_IFACE = "eth0";
+    /** The kernel VXLAN device in node-a (and in gw-1 in KERNEL mode). */
+    public static final String VXLAN_IFACE = "vxlan0";
+    /** Where the gateway's admin endpoint listens inside gw-1. */
+    public static final String ADMIN_LISTEN = "127.0.0.1:9464";
+    /** The ext servers' HTTP port. */
+    public static final int HTTP_PORT = 80;
+    /** The ext servers' UDP echo port. */
+    public static final int UDP_ECHO_PORT = 7;
+    /** Debian's interpreter (not whatever python3 comes first on PATH). */
+    public static final String PYTHON = "/usr/bin/python3";
+
+    /** Routing table node-a uses for pod1's policy traffic. */
+    static final int POLICY_TABLE = 100;
+
+    private static final Duration SETUP_STEP = Duration.ofSeconds(15);
+    private static final Duration SERVER_START = Duration.ofSeconds(15);
+    private static final String[] ROLES = {"pod1", "pod2", "node", "gw", "ext"};
+
+    private final TopologyOptions options;
+    private final String prefix;
+    private final Path workDir;
+    private final Path setupLog;
+    private final Thread shutdownHook;
+    private final Probes probes;
+    /** Guarded by {@code this}. */
+    private final List<Process> processes = new ArrayList<>();
+    /** Guarded by {@code this}. */
+    private boolean closed;
+    private volatile boolean keepWorkDir = Boolean.getBoolean("egw.testbed.keep")
+            || System.getenv("EGW_TESTBED_KEEP") != null;
+
+    private Topology(TopologyOptions options, String prefix, Path workDir) {
+        this.options = options;
+        this.prefix = prefix;
+        this.workDir = workDir;
+        this.setupLog = workDir.resolve("setup.log");
+        this.shutdownHook = new Thread(this::close, "egw-testbed-cleanup-" + prefix);
+        this.probes = new Probes(this);
+    }
+
+    /**
+     * Builds the whole topology, starts the ext servers and waits until they listen.
+     * On failure everything created so far is removed again before the exception propagates.
+     *
+     * @throws IOException when a setup command fails (the message names it) or the servers do not start
+     */
+    public static Topology create(TopologyOptions o) throws IOException, InterruptedException {
+        cleanupStale();
+        RunRegistry registry = RunRegistry.system();
+        String prefix = registry.locked(() ->
+                registry.claim(RunRegistry.Owner.current(), listNamespaces(), new SecureRandom()));
+        Path workDir;
+        try {
+            workDir = Files.createTempDirectory("egw-testbed-" + prefix + "-");
+        } catch (IOException e) {
+            registry.release(prefix);
+            throw e;
+        }
+        Topology t = new Topology(o, prefix, workDir);
+        Runtime.getRuntime().addShutdownHook(t.shutdownHook);
+        try {
+            t.build();
+            t.startServers();
+        } catch (IOException | InterruptedException | RuntimeException | Error e) {
+            t.close();
+            throw e;
+        }
+        return t;
+    }
+
+    /** The options this topology was built with. */
+    public TopologyOptions options() {
+        return options;
+    }
+
+    /** This run's namespace prefix, e.g. {@code egw3fa0}. */
+    public String prefix() {
+        return prefix;
+    }
+
+    /** Namespace of pod1. */
+    public String pod1() {
+        return ns("pod1");
+    }
+
+    /** Namespace of pod2. */
+    public String pod2() {
+        return ns("pod2");
+    }
+
+    /** Namespace of node-a. */
+    public String node() {
+        return ns("node");
+    }
+
+    /** Namespace of gw-1. */
+    public String gw() {
+        return ns("gw");
+    }
+
+    /** Namespace of the external servers. */
+    public String ext() {
+        return ns("ext");
+    }
+
+    /** All five namespace names. */
+    public List<String> namespaces() {
+        List<String> all = new ArrayList<>();
+        for (String role : ROLES) {
+            all.add(ns(role));
+        }
+        return all;
+    }
+
+    /** A temporary directory for this run: configs, logs, captures. Deleted by {@link #close()} unless kept. */
+    public Path workDir() {
+        return workDir;
+    }
+
+    /**
+     * Keeps {@link #workDir()} after {@link #close()} (also on with {@code -Degw.testbed.keep=true} or the
+     * environment variable {@code EGW_TESTBED_KEEP}).
+     */
+    public void keepWorkDir(boolean keep) {
+        this.keepWorkDir = keep;
+    }
+
+    /** Reachability helpers (HTTP, download, UDP echo, ping, capture) that run inside the namespaces. */
+    public Probes probes() {
+        return probes;
+    }
+
+    /**
+     * Runs {@code cmd} inside namespace {@code ns} via {@code ip netns exec}, capturing its output.
+     *
+     * @param timeout how long it may run; then it is killed and the result's exit code is
+     *                {@link ExecResult#TIMED_OUT}
+     * @throws UncheckedIOException when the command cannot be started, or the calling thread is interrupted
+     *                              (the interrupt flag is set again)
+     */
+    public ExecResult exec(String ns, Duration timeout, String... cmd) {
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        full.addAll(List.of(cmd));
+        return runUnchecked(full, timeout);
+    }
+
+    /**
+     * Starts {@code cmd} in the background inside namespace {@code ns}, standard output and error appended to
+     * {@code log}, standard input from {@code /dev/null}. The process is killed by {@link #close()}.
+     *
+     * @throws UncheckedIOException when it cannot be started
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public Process start(String ns, List<String> cmd, Path log) {
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        full.addAll(cmd);
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("topology " + prefix + " is closed; cannot start " + cmd);
+            }
+            try {
+                Path parent = log.toAbsolutePath().getParent();
+                if (parent != null) {
+                    Files.createDirectories(parent);
+                }
+                Process p = new ProcessBuilder(full)
+                        .redirectInput(new File("/dev/null"))
+                        .redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                        .start();
+                processes.add(p);
+                return p;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot start " + cmd + " in " + ns, e);
+            }
+        }
+    }
+
+    /**
+     * Writes the Java gateway's files under {@code workDir/gateway} (see {@link GatewayFiles}).
+     *
+     * @return the path of {@code config.yaml}
+     */
+    public Path writeGatewayFiles() {
+        try {
+            return GatewayFiles.write(workDir.resolve("gateway"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write gateway files under " + workDir, e);
+        }
+    }
+
+    /**
+     * Lines the ext servers recorded so far, oldest first: {@code http <server> <client> <method> <path>} and
+     * {@code udp <server> <client> <length>}. A request's line is written before it is answered.
+     */
+    public List<String> serverLog() {
+        try {
+            return Files.readAllLines(serverLogPath(), StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Shorthand for {@link Probes#httpGet(String, String)}. */
+    public String httpGet(String ns, String url) {
+        return probes.httpGet(ns, url);
+    }
+
+    /** Shorthand for {@link Probes#download(String, String)}. */
+    public Probes.Download download(String ns, String url) {
+        return probes.download(ns, url);
+    }
+
+    /** Shorthand for {@link Probes#udpEcho(String, String, int, String)}. */
+    public String udpEcho(String ns, String dstIp, int port, String payload) {
+        return probes.udpEcho(ns, dstIp, port, payload);
+    }
+
+    /** Shorthand for {@link Probes#ping(String, String, int)}. */
+    public boolean ping(String ns, String ip, int count) {
+        return probes.ping(ns, ip, count);
+    }
+
+    /** Shorthand for {@link Probes#tcpdump(String, String, String, Path)}. */
+    public Probes.Capture tcpdump(String ns, String iface, String filter, Path pcap) {
+        return probes.tcpdump(ns, iface, filter, pcap);
+    }
+
+    /**
+     * Kills every process started in the namespaces (tracked ones first, gently, then anything
+     * {@code ip netns pids} still finds), deletes the namespaces, forgets the run and deletes the work
+     * directory unless it is kept. Never throws; problems are reported on standard error.
+     */
+    @Override
+    public void close() {
+        List<Process> toStop;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            toStop = new ArrayList<>(processes);
+            processes.clear();
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down: we are (or run beside) the hook itself
+        }
+        boolean interrupted = Thread.interrupted();
+        try {
+            stopProcesses(toStop);
+            for (String ns : namespaces()) {
+                killAndDelete(ns);
+            }
+            RunRegistry registry = RunRegistry.system();
+            registry.locked(() -> {
+                registry.release(prefix);
+                return null;
+            });
+            if (!keepWorkDir) {
+                deleteWorkDir();
+            }
+        } catch (IOException | RuntimeException e) {
+            System.err.println("egw-testbed: cleanup of " + prefix + " incomplete: " + e);
+        } catch (InterruptedException e) {
+            interrupted = true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Deletes namespaces (and their processes) and markers left behind by runs whose process is gone.
+     * Safe while other runs are alive: only runs whose owning process is dead are touched.
+     *
+     * @return the namespaces deleted
+     */
+    public static List<String> cleanupStale() throws IOException, InterruptedException {
+        RunRegistry registry = RunRegistry.system();
+        return registry.locked(() -> {
+            List<String> stale = registry.staleNamespaces(listNamespaces());
+            for (String ns : stale) {
+                killAndDelete(ns);
+            }
+            for (String prefix : registry.staleMarkers()) {
+                registry.release(prefix);
+            }
+            return stale;
+        });
+    }
+
+    /** Namespace names that exist right now (anyone's). */
+    public static List<String> listNamespaces() throws IOException, InterruptedException {
+        ExecResult r = runHost(List.of("ip", "netns", "list"), SETUP_STEP).orThrow("ip netns list");
+        return RunRegistry.parseNetnsList(r.stdout());
+    }
+
+    // ---- building ------------------------------------------------------------------------------------------
+
+    private String ns(String role) {
+        return prefix + "-" + role;
+    }
+
+    private void build() throws IOException, InterruptedException {
+        String p1 = pod1();
+        String p2 = pod2();
+        String node = node();
+        String gw = gw();
+        String ext = ext();
+        for (String ns : namespaces()) {
+            host("ip", "netns", "add", ns);
+            // before any interface exists, so every new one inherits "off"
+            in(ns, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0");
+            // IPv6 chatter (RS, MLD, DAD) would only clutter captures; ignore kernels without IPv6
+            exec(ns, SETUP_STEP, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                    "net.ipv6.conf.default.disable_ipv6=1");
+            host("ip", "-n", ns, "link", "set", "lo", "up");
+        }
+
+        // links, each created inside its namespaces, never in the host's
+        host("ip", "-n", p1, "link", "add", POD_IFACE, "type", "veth", "peer", "name", "vpod1", "netns", node);
+        host("ip", "-n", p2, "link", "add", POD_IFACE, "type", "veth", "peer", "name", "vpod2", "netns", node);
+        host("ip", "-n", node, "link", "add", UNDERLAY_IFACE, "type", "veth", "peer", "name", UNDERLAY_IFACE,
+                "netns", gw);
+        host("ip", "-n", gw, "link", "add", GW_EXT_IFACE, "type", "veth", "peer", "name", EXT_IFACE, "netns", ext);
+
+        pod(p1, POD1_IP);
+        pod(p2, POD2_IP);
+        buildNode(node);
+        buildGateway(gw);
+        buildExt(ext);
+
+        for (String ns : namespaces()) {
+            in(ns, "sh", "-c", "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 > \"$f\"; done");
+        }
+    }
+
+    private void pod(String ns, String ip) throws IOException, InterruptedException {
+        host("ip", "-n", ns, "addr", "add", ip + "/24", "dev", POD_IFACE);
+        host("ip", "-n", ns, "link", "set", POD_IFACE, "mtu", Integer.toString(options.podMtu()), "up");
+        host("ip", "-n", ns, "route", "add", "default", "via", "10.244.1.1");
+    }
+
+    private void buildNode(String ns) throws IOException, InterruptedException {
+        host("ip", "-n", ns, "link", "add", "br0", "type", "bridge");
+        host("ip", "-n", ns, "addr", "add", "10.244.1.1/24", "dev", "br0");
+        for (String port : List.of("vpod1", "vpod2")) {
+            host("ip", "-n", ns, "link", "set", port, "mtu", Integer.toString(options.podMtu()), "master", "br0", "up");
+        }
+        host("ip", "-n", ns, "link", "set", "br0", "up");
+
+        host("ip", "-n", ns, "addr", "add", NODE_UNDERLAY_IP + "/24", "dev", UNDERLAY_IFACE);
+        host("ip", "-n", ns, "link", "set", UNDERLAY_IFACE, "up");
+
+        host("ip", "-n", ns, "link", "add", VXLAN_IFACE, "address", NODE_MAC, "type", "vxlan",
+                "id", Integer.toString(VNI), "dstport", Integer.toString(VXLAN_PORT),
+                "local", NODE_UNDERLAY_IP, "remote", GW_UNDERLAY_IP, "dev", UNDERLAY_IFACE);
+        host("ip", "-n", ns, "addr", "add", NODE_OVERLAY_IP + "/24", "dev", VXLAN_IFACE);
+        host("ip", "-n", ns, "link", "set", VXLAN_IFACE, "up");
+        // a real NIC would finish partial checksums before the wire; over veth only this makes them final
+        in(ns, "ethtool", "-K", VXLAN_IFACE, "tx", "off");
+        if (options.staticNeighbour()) {
+            host("ip", "-n", ns, "neigh", "replace", GW_OVERLAY_IP, "lladdr", GW_MAC, "dev", VXLAN_IFACE,
+                    "nud", "permanent");
+            host("bridge", "-n", ns, "fdb", "append", GW_MAC, "dev", VXLAN_IFACE, "dst", GW_UNDERLAY_IP);
+        }
+
+        host("ip", "-n", ns, "route", "add", "default", "via", GW_UNDERLAY_IP);
+        host("ip", "-n", ns, "rule", "add", "from", POD1_IP, "to", DESTINATION_CIDR,
+                "lookup", Integer.toString(POLICY_TABLE), "priority", "100");
+        host("ip", "-n", ns, "route", "add", "default", "via", GW_OVERLAY_IP, "dev", VXLAN_IFACE,
+                "table", Integer.toString(POLICY_TABLE));
+        in(ns, "iptables", "-w", "5", "-t", "nat", "-A", "POSTROUTING", "-s", POD_CIDR, "-o", UNDERLAY_IFACE,
+                "-j", "MASQUERADE");
+        in(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+    }
+
+    private void buildGateway(String ns) throws IOException, InterruptedException {
+        host("ip", "-n", ns, "addr", "add", GW_UNDERLAY_IP + "/24", "dev", UNDERLAY_IFACE);
+        host("ip", "-n", ns, "link", "set", UNDERLAY_IFACE, "up");
+        host("ip", "-n", ns, "addr", "add", GW_EXT_IP + "/24", "dev", GW_EXT_IFACE);
+        host("ip", "-n", ns, "link", "set", GW_EXT_IFACE, "up");
+        host("ip", "-n", ns, "route", "add", DESTINATION_CIDR, "via", EXT_IP);
+        host("ip", "-n", ns, "route", "add", "198.18.0.0/24", "via", EXT_IP);
+        in(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+
+        if (options.mode() == GatewayMode.USERSPACE) {
+            if (options.egressIpAssigned()) {
+                host("ip", "-n", ns, "addr", "add", EGRESS_IP + "/24", "dev", GW_EXT_IFACE);
+            }
+            return;
+        }
+        host("ip", "-n", ns, "link", "add", VXLAN_IFACE, "address", GW_MAC, "type", "vxlan",
+                "id", Integer.toString(VNI), "dstport", Integer.toString(VXLAN_PORT),
+                "local", GW_UNDERLAY_IP, "remote", NODE_UNDERLAY_IP, "dev", UNDERLAY_IFACE);
+        host("ip", "-n", ns, "addr", "add", GW_OVERLAY_IP + "/24", "dev", VXLAN_IFACE);
+        host("ip", "-n", ns, "link", "set", VXLAN_IFACE, "up");
+        in(ns, "iptables", "-w", "5", "-t", "nat", "-A", "POSTROUTING", "-s", POD1_IP + "/32",
+                "-d", DESTINATION_CIDR, "-o", GW_EXT_IFACE, "-j", "SNAT", "--to-source", EGRESS_IP);
+        host("ip", "-n", ns, "addr", "add", EGRESS_IP + "/32", "dev", GW_EXT_IFACE);
+        host("ip", "-n", ns, "route", "add", "10.244.1.0/24", "via", NODE_OVERLAY_IP, "dev", VXLAN_IFACE);
+    }
+
+    private void buildExt(String ns) throws IOException, InterruptedException {
+        host("ip", "-n", ns, "addr", "add", EXT_IP + "/24", "dev", EXT_IFACE);
+        host("ip", "-n", ns, "link", "set", EXT_IFACE, "up");
+        host("ip", "-n", ns, "addr", "add", SERVER_IP + "/32", "dev", "lo");
+        host("ip", "-n", ns, "addr", "add", OTHER_SERVER_IP + "/32", "dev", "lo");
+        host("ip", "-n", ns, "route", "add", "198.51.100.0/24", "via", GW_EXT_IP);
+    }
+
+    private void startServers() throws IOException, InterruptedException {
+        Path dir = workDir.resolve("ext");
+        Files.createDirectories(dir);
+        Path http = extractResource("http_server.py", dir);
+        Path udp = extractResource("udp_echo.py", dir);
+        Path log = serverLogPath();
+        Files.deleteIfExists(log);
+        Path httpReady = dir.resolve("http.ready");
+        Path udpReady = dir.resolve("udp.ready");
+        Process h = start(ext(), List.of(PYTHON, http.toString(), log.toString(), httpReady.toString(),
+                Integer.toString(HTTP_PORT), SERVER_IP, OTHER_SERVER_IP), dir.resolve("http_server.out"));
+        Process u = start(ext(), List.of(PYTHON, udp.toString(), log.toString(), udpReady.toString(),
+                Integer.toString(UDP_ECHO_PORT), SERVER_IP, OTHER_SERVER_IP), dir.resolve("udp_echo.out"));
+        awaitReady(h, httpReady, dir.resolve("http_server.out"));
+        awaitReady(u, udpReady, dir.resolve("udp_echo.out"));
+    }
+
+    private static void awaitReady(Process p, Path ready, Path out) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + SERVER_START.toNanos();
+        while (!Files.exists(ready)) {
+            if (!p.isAlive()) {
+                throw new IOException("ext server exited with " + p.exitValue() + " before " + ready
+                        + " appeared: " + readQuietly(out));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("ext server did not create " + ready + " within " + SERVER_START + ": "
+                        + readQuietly(out));
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    Path serverLogPath() {
+        return workDir.resolve("ext").resolve("servers.log");
+    }
+
+    Path extractResource(String name, Path dir) throws IOException {
+        Path target = dir.resolve(name);
+        try (InputStream in = Topology.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IOException("resource " + name + " missing from the testbed jar");
+            }
+            Files.write(target, in.readAllBytes());
+        }
+        return target;
+    }
+
+    // ---- commands ------------------------------------------------------------------------------------------
+
+    /** Runs a host-side {@code ip} command (which may act inside a namespace via -n); fails loudly. */
+    private void host(String... cmd) throws IOException, InterruptedException {
+        logSetup(cmd);
+        runHost(List.of(cmd), SETUP_STEP).orThrow(String.join(" ", cmd));
+    }
+
+    /** Runs a setup command inside {@code ns}; fails loudly. */
+    private void in(String ns, String... cmd) throws IOException, InterruptedException {
+        logSetup("ip", "netns", "exec", ns, String.join(" ", cmd));
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        full.addAll(List.of(cmd));
+        runHost(full, SETUP_STEP).orThrow("in " + ns + ": " + String.join(" ", cmd));
+    }
+
+    private void logSetup(String... cmd) throws IOException {
+        Files.writeString(setupLog, String.join(" ", cmd) + "\n", StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    ExecResult runUnchecked(List<String> cmd, Duration timeout) {
+        try {
+            return runHost(cmd, timeout);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run " + cmd, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UncheckedIOException(new InterruptedIOException("interrupted while running " + cmd));
+        }
+    }
+
+    private static ExecResult runHost(List<String> cmd, Duration timeout) throws IOException, InterruptedException {
+        return CommandRunner.run(cmd, timeout, Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
+    // ---- teardown ------------------------------------------------------------------------------------------
+
+    private static void stopProcesses(List<Process> toStop) throws InterruptedException {
+        for (Process p : toStop) {
+            p.destroy();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        for (Process p : toStop) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || !p.waitFor(left, TimeUnit.NANOSECONDS)) {
+                CommandRunner.kill(p);
+            }
+        }
+    }
+
+    /** Kills whatever still runs in {@code ns} (TERM, then KILL after a grace period) and deletes it. */
+    private static void killAndDelete(String ns) throws IOException, InterruptedException {
+        if (!Files.exists(Path.of("/run/netns", ns))) {
+            return;
+        }
+        List<ProcessHandle> inside = pidsIn(ns);
+        inside.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (inside.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        inside.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle leftover : pidsIn(ns)) {
+            leftover.destroyForcibly();
+        }
+        runHost(List.of("ip", "netns", "del", ns), SETUP_STEP).orThrow("ip netns del " + ns);
+    }
+
+    private static List<ProcessHandle> pidsIn(String ns) throws IOException, InterruptedException {
+        ExecResult r = runHost(List.of("ip", "netns", "pids", ns), SETUP_STEP);
+        List<ProcessHandle> handles = new ArrayList<>();
+        if (!r.ok()) {
+            return handles;
+        }
+        for (String line : r.stdout().split("\\s+")) {
+            if (!line.isBlank()) {
+                Optional<ProcessHandle> h = ProcessHandle.of(Long.parseLong(line.strip()));
+                h.ifPresent(handles::add);
+            }
+        }
+        return handles;
+    }
+
+    private static String readQuietly(Path p) {
+        try {
+            return Files.readString(p, StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            return "(no output: " + e + ")";
+        }
+    }
+
+    /**
+     * A caller's thread may still be copying a dead process's output into the work dir (its own pipe pump),
+     * so a file can appear while the tree is being deleted; try a few times.
+     */
+    private void deleteWorkDir() throws IOException, InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                deleteTree(workDir);
+                return;
+            } catch (DirectoryNotEmptyException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+                Thread.sleep(100L * attempt);
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}
