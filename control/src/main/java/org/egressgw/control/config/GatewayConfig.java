@@ -1,0 +1,477 @@
+package org.egressgw.control.config;
+
+import java.io.IOException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.egressgw.control.yaml.SourceException;
+import org.egressgw.control.yaml.YamlFiles;
+import org.egressgw.control.yaml.YamlNode;
+import org.egressgw.packet.Ipv4Address;
+import org.egressgw.packet.Ipv4Cidr;
+import org.egressgw.packet.MacAddress;
+
+/**
+ * The gateway's own configuration file, validated once at load and immutable afterwards (safe to
+ * share between threads). Every missing required key, wrong type, bad value or unknown key is a
+ * {@link SourceException} naming the file, line and field.
+ *
+ * <pre>
+ * node:      {name}                                          # required
+ * tunnel:    {listen, vni, allowedPeers, overlayIP, mac, mtu, port}
+ * egress:    {interface, device, portRange, mss}
+ * cluster:   {paths}
+ * admin:     {listen}
+ * conntrack: {maxEntries, timeouts: {tcpSyn, tcpEstablished, tcpClosing, udp, icmp}}
+ * pipeline:  {ringSize}
+ * </pre>
+ */
+public final class GatewayConfig {
+    /** IANA-assigned VXLAN port is 4789; Linux's vxlan device and Cilium use 8472. */
+    public static final int DEFAULT_TUNNEL_PORT = 8472;
+    /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
+    public static final int ENCAP_OVERHEAD = 50;
+    /** IPv4 (20) + TCP (20) without options. */
+    public static final int TCP_IP_HEADERS = 40;
+    public static final int MIN_MSS = 536;
+    public static final int MAX_MSS = 65495;
+    /** Smallest underlay MTU whose inner MTU still carries the IPv4 minimum of 576 bytes. */
+    public static final int MIN_UNDERLAY_MTU = 576 + ENCAP_OVERHEAD;
+    public static final int MAX_UNDERLAY_MTU = 65535;
+    /** Linux IFNAMSIZ (16) including the terminating NUL. */
+    public static final int MAX_INTERFACE_NAME = 15;
+
+    private static final Pattern DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m|h)");
+    private static final Pattern PORT_RANGE = Pattern.compile("([0-9]{1,5})(?:-([0-9]{1,5}))?");
+
+    private final Path source;
+    private final String nodeName;
+    private final int tunnelListenIp;
+    private final int tunnelListenPort;
+    private final int vni;
+    private final List<Ipv4Cidr> allowedPeers;
+    private final OptionalInt overlayIp;
+    private final long gatewayMac;
+    private final int underlayMtu;
+    private final int tunnelDstPort;
+    private final String egressInterface;
+    private final String egressDevice;
+    private final int portRangeLow;
+    private final int portRangeHigh;
+    private final int mssClamp;
+    private final List<Path> clusterPaths;
+    private final String adminHost;
+    private final int adminPort;
+    private final int conntrackMaxEntries;
+    private final long timeoutTcpSynMillis;
+    private final long timeoutTcpEstablishedMillis;
+    private final long timeoutTcpClosingMillis;
+    private final long timeoutUdpMillis;
+    private final long timeoutIcmpMillis;
+    private final int ringSize;
+
+    /**
+     * Reads and validates a configuration file.
+     *
+     * @throws SourceException for unreadable files (line 0), malformed YAML and every invalid value
+     */
+    public static GatewayConfig load(Path file) throws SourceException {
+        List<YamlNode> docs;
+        try {
+            docs = YamlFiles.read(file);
+        } catch (IOException e) {
+            throw new SourceException(file.toString(), 0, "cannot read: " + e);
+        }
+        if (docs.isEmpty()) {
+            throw new SourceException(file.toString(), 1, "configuration is empty");
+        }
+        if (docs.size() > 1) {
+            throw docs.get(1).error("expected a single YAML document");
+        }
+        return new GatewayConfig(file, docs.get(0));
+    }
+
+    private GatewayConfig(Path file, YamlNode root) throws SourceException {
+        this.source = file;
+        root.allowOnly("node", "tunnel", "egress", "cluster", "admin", "conntrack", "pipeline");
+
+        YamlNode node = root.require("node");
+        node.allowOnly("name");
+        this.nodeName = node.require("name").nonEmptyString();
+
+        YamlNode tunnel = root.require("tunnel");
+        tunnel.allowOnly("listen", "vni", "allowedPeers", "overlayIP", "mac", "mtu", "port");
+        YamlNode listen = tunnel.require("listen");
+        long hostPort = ipv4AndPort(listen, DEFAULT_TUNNEL_PORT);
+        this.tunnelListenIp = (int) (hostPort >>> 16);
+        this.tunnelListenPort = (int) (hostPort & 0xffff);
+        YamlNode vniNode = tunnel.get("vni");
+        this.vni = vniNode == null ? 2 : vniNode.intValue(0, 0xff_ffff);
+        YamlNode peers = tunnel.require("allowedPeers");
+        List<Ipv4Cidr> peerList = new ArrayList<>();
+        for (YamlNode p : peers.list()) {
+            peerList.add(cidr(p));
+        }
+        if (peerList.isEmpty()) {
+            throw peers.error("must list at least one CIDR");
+        }
+        this.allowedPeers = List.copyOf(peerList);
+        YamlNode overlay = tunnel.get("overlayIP");
+        this.overlayIp = overlay == null ? OptionalInt.empty() : OptionalInt.of(ipv4(overlay));
+        YamlNode mac = tunnel.get("mac");
+        if (mac == null) {
+            int base = overlayIp.orElse(tunnelListenIp);
+            this.gatewayMac = 0x0200_0000_0000L | (base & 0xffff_ffffL);
+        } else {
+            this.gatewayMac = unicastMac(mac);
+        }
+        YamlNode mtu = tunnel.get("mtu");
+        this.underlayMtu = mtu == null ? 1500 : mtu.intValue(MIN_UNDERLAY_MTU, MAX_UNDERLAY_MTU);
+        YamlNode port = tunnel.get("port");
+        this.tunnelDstPort = port == null ? tunnelListenPort : port.intValue(1, 65535);
+
+        YamlNode egress = root.require("egress");
+        egress.allowOnly("interface", "device", "portRange", "mss");
+        this.egressInterface = interfaceName(egress.require("interface"));
+        YamlNode device = egress.get("device");
+        this.egressDevice = device == null ? "egw0" : interfaceName(device);
+        YamlNode range = egress.get("portRange");
+        if (range == null) {
+            this.portRangeLow = 32768;
+            this.portRangeHigh = 65535;
+        } else {
+            int[] lh = portRange(range);
+            this.portRangeLow = lh[0];
+            this.portRangeHigh = lh[1];
+        }
+        YamlNode mss = egress.get("mss");
+        this.mssClamp = mss == null ? innerMtu() - TCP_IP_HEADERS : mss(mss, innerMtu());
+
+        YamlNode cluster = root.require("cluster");
+        cluster.allowOnly("paths");
+        YamlNode paths = cluster.require("paths");
+        Path dir = file.toAbsolutePath().getParent();
+        List<Path> pathList = new ArrayList<>();
+        for (YamlNode p : paths.list()) {
+            String s = p.nonEmptyString();
+            try {
+                pathList.add(dir == null ? Path.of(s) : dir.resolve(s));
+            } catch (InvalidPathException e) {
+                throw p.error("not a valid path: '" + YamlNode.abbreviate(s) + "'");
+            }
+        }
+        if (pathList.isEmpty()) {
+            throw paths.error("must list at least one file or directory");
+        }
+        this.clusterPaths = List.copyOf(pathList);
+
+        YamlNode admin = root.get("admin");
+        if (admin != null) {
+            admin.allowOnly("listen");
+        }
+        YamlNode adminListen = admin == null ? null : admin.get("listen");
+        if (adminListen == null) {
+            this.adminHost = "127.0.0.1";
+            this.adminPort = 9464;
+        } else {
+            String[] hp = hostAndPort(adminListen);
+            this.adminHost = hp[0];
+            this.adminPort = Integer.parseInt(hp[1]);
+        }
+
+        YamlNode ct = root.get("conntrack");
+        if (ct != null) {
+            ct.allowOnly("maxEntries", "timeouts");
+        }
+        YamlNode max = ct == null ? null : ct.get("maxEntries");
+        this.conntrackMaxEntries = max == null ? 524288 : max.intValue(1024, 16777216);
+        YamlNode timeouts = ct == null ? null : ct.get("timeouts");
+        if (timeouts != null) {
+            timeouts.allowOnly("tcpSyn", "tcpEstablished", "tcpClosing", "udp", "icmp");
+        }
+        this.timeoutTcpSynMillis = duration(timeouts, "tcpSyn", 60_000);
+        this.timeoutTcpEstablishedMillis = duration(timeouts, "tcpEstablished", 8_000_000);
+        this.timeoutTcpClosingMillis = duration(timeouts, "tcpClosing", 10_000);
+        this.timeoutUdpMillis = duration(timeouts, "udp", 60_000);
+        this.timeoutIcmpMillis = duration(timeouts, "icmp", 60_000);
+
+        YamlNode pipeline = root.get("pipeline");
+        if (pipeline != null) {
+            pipeline.allowOnly("ringSize");
+        }
+        YamlNode ring = pipeline == null ? null : pipeline.get("ringSize");
+        if (ring == null) {
+            this.ringSize = 4096;
+        } else {
+            int r = ring.intValue(64, 1048576);
+            if (Integer.bitCount(r) != 1) {
+                throw ring.error(r + " is not a power of two");
+            }
+            this.ringSize = r;
+        }
+    }
+
+    // ---------------------------------------------------------------- value parsers
+
+    private static int ipv4(YamlNode n) throws SourceException {
+        return n.ipv4();
+    }
+
+    private static Ipv4Cidr cidr(YamlNode n) throws SourceException {
+        return n.ipv4Cidr();
+    }
+
+    /** {@code a.b.c.d[:port]} packed as {@code ip << 16 | port}. */
+    private static long ipv4AndPort(YamlNode n, int defaultPort) throws SourceException {
+        String s = n.string().trim();
+        int colon = s.indexOf(':');
+        String ip = colon < 0 ? s : s.substring(0, colon);
+        int port = defaultPort;
+        if (colon >= 0) {
+            port = port(n, s.substring(colon + 1), 1, s);
+        }
+        if (!Ipv4Address.isValid(ip)) {
+            throw n.error("not an IPv4 address with optional port: '" + YamlNode.abbreviate(s) + "'");
+        }
+        return ((Ipv4Address.parse(ip) & 0xffff_ffffL) << 16) | port;
+    }
+
+    /** {@code host:port}, host may be an IPv6 literal in brackets; port 0 means any free port. */
+    private static String[] hostAndPort(YamlNode n) throws SourceException {
+        String s = n.string().trim();
+        int colon = s.lastIndexOf(':');
+        if (colon <= 0) {
+            throw n.error("expected host:port, got '" + YamlNode.abbreviate(s) + "'");
+        }
+        String host = s.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]") && host.length() > 2) {
+            host = host.substring(1, host.length() - 1);
+        } else if (host.contains(":") || host.contains("[") || host.contains("]")) {
+            throw n.error("expected host:port (IPv6 literals in brackets), got '" + YamlNode.abbreviate(s) + "'");
+        }
+        if (host.isBlank() || host.chars().anyMatch(Character::isWhitespace)) {
+            throw n.error("expected host:port, got '" + YamlNode.abbreviate(s) + "'");
+        }
+        int port = port(n, s.substring(colon + 1), 0, s);
+        return new String[] {host, Integer.toString(port)};
+    }
+
+    private static int port(YamlNode n, String text, int min, String whole) throws SourceException {
+        if (text.isEmpty() || text.length() > 5 || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw n.error("bad port in '" + YamlNode.abbreviate(whole) + "'");
+        }
+        int port = Integer.parseInt(text);
+        if (port < min || port > 65535) {
+            throw n.error("port " + port + " is not within " + min + "..65535");
+        }
+        return port;
+    }
+
+    private static long unicastMac(YamlNode n) throws SourceException {
+        String s = n.string();
+        long mac;
+        try {
+            mac = MacAddress.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw n.error("not a MAC address: '" + YamlNode.abbreviate(s) + "'");
+        }
+        if (MacAddress.isMulticast(mac) || mac == 0) {
+            throw n.error("not a unicast MAC address: '" + s + "'");
+        }
+        return mac;
+    }
+
+    private static String interfaceName(YamlNode n) throws SourceException {
+        String s = n.nonEmptyString();
+        if (s.length() > MAX_INTERFACE_NAME) {
+            throw n.error("interface name '" + YamlNode.abbreviate(s) + "' is longer than "
+                    + MAX_INTERFACE_NAME + " characters");
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c <= ' ' || c == '/' || c == ':' || c >= 0x7f) {
+                throw n.error("not a valid interface name: '" + s + "'");
+            }
+        }
+        if (s.equals(".") || s.equals("..")) {
+            throw n.error("not a valid interface name: '" + s + "'");
+        }
+        return s;
+    }
+
+    private static int[] portRange(YamlNode n) throws SourceException {
+        String s = n.string().trim();
+        Matcher m = PORT_RANGE.matcher(s);
+        if (!m.matches()) {
+            throw n.error("expected a port range like 32768-65535, got '" + YamlNode.abbreviate(s) + "'");
+        }
+        int lo = Integer.parseInt(m.group(1));
+        int hi = m.group(2) == null ? lo : Integer.parseInt(m.group(2));
+        if (lo < 1 || hi > 65535 || lo > hi) {
+            throw n.error("port range " + s + " must satisfy 1 <= low <= high <= 65535");
+        }
+        return new int[] {lo, hi};
+    }
+
+    private static int mss(YamlNode n, int innerMtu) throws SourceException {
+        String s = n.isScalar() ? n.string().trim() : null;
+        if ("auto".equals(s)) {
+            return innerMtu - TCP_IP_HEADERS;
+        }
+        if ("off".equals(s)) {
+            return 0;
+        }
+        if (s == null || !s.matches("[0-9]{1,9}")) {
+            throw n.error("expected auto, off or a number " + MIN_MSS + ".." + MAX_MSS
+                    + (s == null ? ", got " + n.kindName() : ", got '" + YamlNode.abbreviate(s) + "'"));
+        }
+        return n.intValue(MIN_MSS, MAX_MSS);
+    }
+
+    private static long duration(YamlNode timeouts, String key, long defaultMillis) throws SourceException {
+        YamlNode n = timeouts == null ? null : timeouts.get(key);
+        if (n == null) {
+            return defaultMillis;
+        }
+        String s = n.isScalar() ? n.string().trim() : "";
+        Matcher m = DURATION.matcher(s);
+        if (!n.isScalar() || !m.matches()) {
+            throw n.error("expected a duration such as 500ms, 60s, 5m or 2h"
+                    + (n.isScalar() ? ", got '" + YamlNode.abbreviate(s) + "'" : ", got " + n.kindName()));
+        }
+        long v = Long.parseLong(m.group(1));
+        long millis = switch (m.group(2)) {
+            case "ms" -> v;
+            case "s" -> v * 1_000L;
+            case "m" -> v * 60_000L;
+            default -> v * 3_600_000L;
+        };
+        if (millis <= 0) {
+            throw n.error("duration must be positive");
+        }
+        return millis;
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    /** The configuration file this was loaded from. */
+    public Path source() {
+        return source;
+    }
+
+    /** This gateway's Kubernetes node name, matched against policies' gateway nodeSelectors. */
+    public String nodeName() {
+        return nodeName;
+    }
+
+    /** Underlay address the VXLAN socket binds to, network order. */
+    public int tunnelListenIp() {
+        return tunnelListenIp;
+    }
+
+    public int tunnelListenPort() {
+        return tunnelListenPort;
+    }
+
+    public int vni() {
+        return vni;
+    }
+
+    /** Underlay sources from which VXLAN packets are accepted. */
+    public List<Ipv4Cidr> allowedPeers() {
+        return allowedPeers;
+    }
+
+    /** The gateway's address inside the tunnel, whose ARP requests it answers. */
+    public OptionalInt overlayIp() {
+        return overlayIp;
+    }
+
+    /** The gateway's inner MAC (48 bits in the low bits). */
+    public long gatewayMac() {
+        return gatewayMac;
+    }
+
+    public int underlayMtu() {
+        return underlayMtu;
+    }
+
+    /** {@link #underlayMtu()} minus the VXLAN encapsulation overhead. */
+    public int innerMtu() {
+        return underlayMtu - ENCAP_OVERHEAD;
+    }
+
+    /** UDP destination port of packets the gateway sends to nodes. */
+    public int tunnelDstPort() {
+        return tunnelDstPort;
+    }
+
+    public String egressInterface() {
+        return egressInterface;
+    }
+
+    /** TUN device name. */
+    public String egressDevice() {
+        return egressDevice;
+    }
+
+    public int portRangeLow() {
+        return portRangeLow;
+    }
+
+    public int portRangeHigh() {
+        return portRangeHigh;
+    }
+
+    /** TCP MSS to clamp SYNs to, 0 when clamping is off. */
+    public int mssClamp() {
+        return mssClamp;
+    }
+
+    /** Files and directories of cluster objects, relative ones resolved against the config's directory. */
+    public List<Path> clusterPaths() {
+        return clusterPaths;
+    }
+
+    public String adminHost() {
+        return adminHost;
+    }
+
+    /** 0 means any free port. */
+    public int adminPort() {
+        return adminPort;
+    }
+
+    public int conntrackMaxEntries() {
+        return conntrackMaxEntries;
+    }
+
+    public long timeoutTcpSynMillis() {
+        return timeoutTcpSynMillis;
+    }
+
+    public long timeoutTcpEstablishedMillis() {
+        return timeoutTcpEstablishedMillis;
+    }
+
+    public long timeoutTcpClosingMillis() {
+        return timeoutTcpClosingMillis;
+    }
+
+    public long timeoutUdpMillis() {
+        return timeoutUdpMillis;
+    }
+
+    public long timeoutIcmpMillis() {
+        return timeoutIcmpMillis;
+    }
+
+    /** Power of two. */
+    public int ringSize() {
+        return ringSize;
+    }
+}

@@ -1,0 +1,231 @@
+package org.egressgw.control.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.egressgw.control.yaml.SourceException;
+import org.egressgw.packet.Ipv4Address;
+import org.egressgw.packet.Ipv4Cidr;
+import org.egressgw.packet.MacAddress;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class GatewayConfigTest {
+    @TempDir
+    Path dir;
+
+    private static final String MINIMAL = """
+            node:
+              name: gw-1
+            tunnel:
+              listen: 198.51.100.2
+              allowedPeers: [198.51.100.0/24]
+            egress:
+              interface: ext0
+            cluster:
+              paths: [policies]
+            """;
+
+    private Path write(String yaml) throws IOException {
+        Path f = dir.resolve("gateway.yaml");
+        Files.writeString(f, yaml, StandardCharsets.UTF_8);
+        return f;
+    }
+
+    private SourceException fails(String yaml) throws IOException {
+        Path f = write(yaml);
+        return assertThrows(SourceException.class, () -> GatewayConfig.load(f));
+    }
+
+    @Test
+    void fullConfiguration() throws Exception {
+        Path f = write("""
+                node:
+                  name: gw-1
+                tunnel:
+                  listen: 198.51.100.2:4789
+                  vni: 7
+                  allowedPeers: [198.51.100.0/24, 192.0.2.7]
+                  overlayIP: 10.99.0.2
+                  mac: 02:00:0a:63:00:09
+                  mtu: 9000
+                  port: 8472
+                egress:
+                  interface: ext0
+                  device: tun-egress
+                  portRange: 40000-50000
+                  mss: 1400
+                cluster:
+                  paths: [/etc/egress-gateway/policies, inventory]
+                admin:
+                  listen: 0.0.0.0:9000
+                conntrack:
+                  maxEntries: 1024
+                  timeouts: {tcpSyn: 500ms, tcpEstablished: 2h, tcpClosing: 10s, udp: 5m, icmp: 1s}
+                pipeline:
+                  ringSize: 1024
+                """);
+        GatewayConfig c = GatewayConfig.load(f);
+        assertEquals("gw-1", c.nodeName());
+        assertEquals(Ipv4Address.parse("198.51.100.2"), c.tunnelListenIp());
+        assertEquals(4789, c.tunnelListenPort());
+        assertEquals(7, c.vni());
+        assertEquals(List.of(Ipv4Cidr.parse("198.51.100.0/24"), Ipv4Cidr.parse("192.0.2.7/32")), c.allowedPeers());
+        assertEquals(Ipv4Address.parse("10.99.0.2"), c.overlayIp().getAsInt());
+        assertEquals(MacAddress.parse("02:00:0a:63:00:09"), c.gatewayMac());
+        assertEquals(9000, c.underlayMtu());
+        assertEquals(8950, c.innerMtu());
+        assertEquals(8472, c.tunnelDstPort());
+        assertEquals("ext0", c.egressInterface());
+        assertEquals("tun-egress", c.egressDevice());
+        assertEquals(40000, c.portRangeLow());
+        assertEquals(50000, c.portRangeHigh());
+        assertEquals(1400, c.mssClamp());
+        assertEquals(List.of(Path.of("/etc/egress-gateway/policies"), dir.toAbsolutePath().resolve("inventory")),
+                c.clusterPaths());
+        assertEquals("0.0.0.0", c.adminHost());
+        assertEquals(9000, c.adminPort());
+        assertEquals(1024, c.conntrackMaxEntries());
+        assertEquals(500, c.timeoutTcpSynMillis());
+        assertEquals(7_200_000, c.timeoutTcpEstablishedMillis());
+        assertEquals(10_000, c.timeoutTcpClosingMillis());
+        assertEquals(300_000, c.timeoutUdpMillis());
+        assertEquals(1_000, c.timeoutIcmpMillis());
+        assertEquals(1024, c.ringSize());
+        assertEquals(f, c.source());
+    }
+
+    @Test
+    void defaults() throws Exception {
+        GatewayConfig c = GatewayConfig.load(write(MINIMAL));
+        assertEquals(8472, c.tunnelListenPort());
+        assertEquals(8472, c.tunnelDstPort());
+        assertEquals(2, c.vni());
+        assertTrue(c.overlayIp().isEmpty());
+        assertEquals(MacAddress.parse("02:00:c6:33:64:02"), c.gatewayMac(), "02:00 + listen IP");
+        assertEquals(1500, c.underlayMtu());
+        assertEquals("egw0", c.egressDevice());
+        assertEquals(32768, c.portRangeLow());
+        assertEquals(65535, c.portRangeHigh());
+        assertEquals(1500 - 50 - 40, c.mssClamp());
+        assertEquals(List.of(dir.toAbsolutePath().resolve("policies")), c.clusterPaths());
+        assertEquals("127.0.0.1", c.adminHost());
+        assertEquals(9464, c.adminPort());
+        assertEquals(524288, c.conntrackMaxEntries());
+        assertEquals(60_000, c.timeoutTcpSynMillis());
+        assertEquals(8_000_000, c.timeoutTcpEstablishedMillis());
+        assertEquals(10_000, c.timeoutTcpClosingMillis());
+        assertEquals(60_000, c.timeoutUdpMillis());
+        assertEquals(60_000, c.timeoutIcmpMillis());
+        assertEquals(4096, c.ringSize());
+    }
+
+    @Test
+    void macDerivedFromOverlayIpAndMssOff() throws Exception {
+        GatewayConfig c = GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:",
+                "  overlayIP: 10.99.0.2\n  allowedPeers:") + "  mss: off\n".replace("  mss", "egress_mss")
+                .replace("egress_mss: off\n", "")
+                + ""));
+        assertEquals(MacAddress.parse("02:00:0a:63:00:02"), c.gatewayMac());
+        GatewayConfig off = GatewayConfig.load(write(MINIMAL.replace("  interface: ext0",
+                "  interface: ext0\n  mss: off")));
+        assertEquals(0, off.mssClamp());
+        GatewayConfig auto = GatewayConfig.load(write(MINIMAL.replace("  interface: ext0",
+                "  interface: ext0\n  mss: auto").replace("  allowedPeers", "  mtu: 9000\n  allowedPeers")));
+        assertEquals(9000 - 90, auto.mssClamp());
+    }
+
+    /**
+     * Each row replaces one line of {@link #MINIMAL} (or appends to it) and names the expected
+     * message, line included.
+     */
+    @ParameterizedTest(name = "{0} -> {2}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', textBlock = """
+            "  name: gw-1"              | "  nome: gw-1"                  | 2: node.nome: unknown field (allowed: name)
+            "  name: gw-1"              | "  name:"                       | 2: node.name: must not be empty
+            "  name: gw-1"              | "  name: [a]"                   | 2: node.name: expected a string, got a list
+            "  listen: 198.51.100.2"    | "  listen: 198.51.100.256"      | 4: tunnel.listen: not an IPv4 address with optional port: '198.51.100.256'
+            "  listen: 198.51.100.2"    | "  listen: 198.51.100.2:0"      | 4: tunnel.listen: port 0 is not within 1..65535
+            "  listen: 198.51.100.2"    | "  listen: 198.51.100.2:x"      | 4: tunnel.listen: bad port in '198.51.100.2:x'
+            "  listen: 198.51.100.2"    | "  vni: 2"                      | 3: tunnel.listen: missing required field
+            "  listen: 198.51.100.2"    | "  listen: 198.51.100.2\n  vni: 16777216" | 5: tunnel.vni: 16777216 is not within 0..16777215
+            "  listen: 198.51.100.2"    | "  listen: 198.51.100.2\n  vni: two" | 5: tunnel.vni: not an integer: 'two'
+            "  listen: 198.51.100.2"    | "  listen: 198.51.100.2\n  vni: {a: 1}" | 5: tunnel.vni: expected an integer, got a mapping
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: []"      | 5: tunnel.allowedPeers: must list at least one CIDR
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: 198.51.100.0/24" | 5: tunnel.allowedPeers: expected a list, got a scalar
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers:\n  - 198.51.100.0/24\n  - 203.0.113.0/33" | 7: tunnel.allowedPeers[1]: not an IPv4 CIDR: '203.0.113.0/33'
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.1/24]" | 5: tunnel.allowedPeers[0]: not an IPv4 CIDR: '198.51.100.1/24' (host bits set, did you mean 198.51.100.0/24?)
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  overlayIP: 10.99.0" | 6: tunnel.overlayIP: not an IPv4 address: '10.99.0'
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  mac: 02:00:0a:63:00" | 6: tunnel.mac: not a MAC address: '02:00:0a:63:00'
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  mac: 01:00:5e:00:00:01" | 6: tunnel.mac: not a unicast MAC address: '01:00:5e:00:00:01'
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  mtu: 600" | 6: tunnel.mtu: 600 is not within 626..65535
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  port: 65536" | 6: tunnel.port: 65536 is not within 1..65535
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  vnid: 3" | 6: tunnel.vnid: unknown field (allowed: listen, vni, allowedPeers, overlayIP, mac, mtu, port)
+            "  interface: ext0"         | "  interface: an-interface-name-too-long" | 7: egress.interface: interface name 'an-interface-name-too-long' is longer than 15 characters
+            "  interface: ext0"         | "  device: egw0"                | 6: egress.interface: missing required field
+            "  interface: ext0"         | "  interface: ext0\n  device: 'a b'" | 8: egress.device: not a valid interface name: 'a b'
+            "  interface: ext0"         | "  interface: ext0\n  portRange: 40000-30000" | 8: egress.portRange: port range 40000-30000 must satisfy 1 <= low <= high <= 65535
+            "  interface: ext0"         | "  interface: ext0\n  portRange: 0-100" | 8: egress.portRange: port range 0-100 must satisfy 1 <= low <= high <= 65535
+            "  interface: ext0"         | "  interface: ext0\n  portRange: low-high" | 8: egress.portRange: expected a port range like 32768-65535, got 'low-high'
+            "  interface: ext0"         | "  interface: ext0\n  mss: 100" | 8: egress.mss: 100 is not within 536..65495
+            "  interface: ext0"         | "  interface: ext0\n  mss: maybe" | 8: egress.mss: expected auto, off or a number 536..65495, got 'maybe'
+            "  paths: [policies]"       | "  paths: []"                   | 9: cluster.paths: must list at least one file or directory
+            "  paths: [policies]"       | "  paths: ['']"                 | 9: cluster.paths[0]: must not be empty
+            "  paths: [policies]"       | "  paths: [policies]\nadmin:\n  listen: localhost" | 11: admin.listen: expected host:port, got 'localhost'
+            "  paths: [policies]"       | "  paths: [policies]\nadmin:\n  listen: '[::1]:99999'" | 11: admin.listen: port 99999 is not within 0..65535
+            "  paths: [policies]"       | "  paths: [policies]\nadmin:\n  port: 1" | 11: admin.port: unknown field (allowed: listen)
+            "  paths: [policies]"       | "  paths: [policies]\nconntrack:\n  maxEntries: 1023" | 11: conntrack.maxEntries: 1023 is not within 1024..16777216
+            "  paths: [policies]"       | "  paths: [policies]\nconntrack:\n  timeouts:\n    udp: 60" | 12: conntrack.timeouts.udp: expected a duration such as 500ms, 60s, 5m or 2h, got '60'
+            "  paths: [policies]"       | "  paths: [policies]\nconntrack:\n  timeouts:\n    udp: 0s" | 12: conntrack.timeouts.udp: duration must be positive
+            "  paths: [policies]"       | "  paths: [policies]\nconntrack:\n  timeouts:\n    tcp: 1s" | 12: conntrack.timeouts.tcp: unknown field (allowed: tcpSyn, tcpEstablished, tcpClosing, udp, icmp)
+            "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  ringSize: 1000" | 11: pipeline.ringSize: 1000 is not a power of two
+            "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  ringSize: 2097152" | 11: pipeline.ringSize: 2097152 is not within 64..1048576
+            "  paths: [policies]"       | "  paths: [policies]\nextra: 1" | 10: extra: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline)
+            "cluster:"                  | "clusters:"                     | 8: clusters: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline)
+            "  name: gw-1"              | "  name: gw-1\n  name: gw-2"    | 3: node: duplicate key 'name'
+            """)
+    void invalid(String line, String replacement, String expected) throws IOException {
+        String yaml = MINIMAL.replace(line + "\n", replacement.replace("\\n", "\n") + "\n");
+        assertTrue(!yaml.equals(MINIMAL), "test row does not apply: " + line);
+        SourceException e = fails(yaml);
+        assertEquals(dir.resolve("gateway.yaml") + ":" + expected, e.getMessage());
+        assertEquals(Integer.parseInt(expected.substring(0, expected.indexOf(':'))), e.line());
+    }
+
+    @Test
+    void missingSections() throws IOException {
+        SourceException e = fails("node:\n  name: gw-1\n");
+        assertEquals(1, e.line());
+        assertEquals("tunnel: missing required field", e.reason());
+        assertEquals("configuration is empty", fails("").reason());
+        assertEquals("configuration is empty", fails("# only a comment\n").reason());
+        SourceException two = fails(MINIMAL + "---\nnode: {name: x}\n");
+        assertEquals(11, two.line());
+        assertEquals("expected a single YAML document", two.reason());
+        SourceException scalar = fails("just text\n");
+        assertEquals("expected a mapping, got a scalar", scalar.reason());
+    }
+
+    @Test
+    void syntaxErrorNamesLine() throws IOException {
+        SourceException e = fails("node:\n  name: gw-1\ntunnel:\n  listen: [unclosed\n");
+        assertTrue(e.reason().startsWith("invalid YAML: "), e.getMessage());
+        assertTrue(e.line() >= 4, e.getMessage());
+    }
+
+    @Test
+    void unreadableFile() {
+        Path missing = dir.resolve("nope.yaml");
+        SourceException e = assertThrows(SourceException.class, () -> GatewayConfig.load(missing));
+        assertEquals(0, e.line());
+        assertTrue(e.getMessage().startsWith(missing + ": cannot read"), e.getMessage());
+    }
+}
