@@ -42,7 +42,8 @@ public final class SnatRewriter {
             case Ipv4.PROTO_ICMP -> {
                 int oldId = Icmp.identifier(b, l4Off);
                 Icmp.identifier(b, l4Off, newPort);
-                Icmp.checksum(b, l4Off, Checksum.update16(Icmp.checksum(b, l4Off), oldId, newPort));
+                Icmp.checksum(b, l4Off, allZeroFix(b, ipOff, l4Off,
+                        Checksum.update16(Icmp.checksum(b, l4Off), oldId, newPort)));
             }
             default -> {
                 // other protocols carry no port; the address change above is all there is
@@ -71,10 +72,32 @@ public final class SnatRewriter {
             case Ipv4.PROTO_ICMP -> {
                 int oldId = Icmp.identifier(b, l4Off);
                 Icmp.identifier(b, l4Off, newPort);
-                Icmp.checksum(b, l4Off, Checksum.update16(Icmp.checksum(b, l4Off), oldId, newPort));
+                Icmp.checksum(b, l4Off, allZeroFix(b, ipOff, l4Off,
+                        Checksum.update16(Icmp.checksum(b, l4Off), oldId, newPort)));
             }
             default -> {
             }
         }
+    }
+
+    /**
+     * RFC 1624 eqn. 3 never yields 0xFFFF, yet that is the one correct checksum of an all-zero
+     * message, which an echo reply with identifier 0, sequence 0 and a zero payload becomes on the
+     * reply path (its 0x0000 fails the receiver's check). Only a computed 0 can be that case, so the
+     * scan runs for about one packet in 65536 and stops at the first non-zero byte.
+     */
+    private static int allZeroFix(MutableDirectBuffer b, int ipOff, int l4Off, int checksum) {
+        if (checksum != 0) {
+            return checksum;
+        }
+        int end = ipOff + Ipv4.totalLength(b, ipOff);
+        for (int i = l4Off; i < end; i++) {
+            int rel = i - l4Off;
+            // the checksum field still holds the old value and does not count
+            if (rel != Icmp.CHECKSUM_OFFSET && rel != Icmp.CHECKSUM_OFFSET + 1 && b.getByte(i) != 0) {
+                return 0;
+            }
+        }
+        return 0xffff;
     }
 }
