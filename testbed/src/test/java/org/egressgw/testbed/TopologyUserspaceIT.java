@@ -21,7 +21,7 @@ class TopologyUserspaceIT {
 
     @Test
     void withoutAGatewayOnlyPolicyTrafficFails() throws Exception {
-        try (Topology t = Topology.create(TopologyOptions.userspace())) {
+        try (Topology t = Topology.create(TopologyOptions.userspace().withStaticNeighbour())) {
             assertEquals("you are 198.51.100.1", t.httpGet(t.pod2(), "http://203.0.113.5/").strip());
             assertEquals("you are 198.51.100.1", t.httpGet(t.pod1(), "http://198.18.0.5/").strip());
             ExecResult blackholed = t.probes().httpGetResult(t.pod1(), "http://203.0.113.5/",
@@ -34,6 +34,18 @@ class TopologyUserspaceIT {
                     "the Java gateway brings its own tunnel endpoint");
             String neigh = t.exec(t.node(), Duration.ofSeconds(5), "ip", "neigh", "show", "dev", "vxlan0").stdout();
             assertTrue(neigh.contains("10.99.0.2 lladdr 02:00:0a:63:00:02 PERMANENT"), neigh);
+            String fdb = t.exec(t.node(), Duration.ofSeconds(5), "bridge", "fdb", "show", "dev", "vxlan0").stdout();
+            assertTrue(fdb.contains("02:00:0a:63:00:02 dst 198.51.100.2"), fdb);
+        }
+    }
+
+    @Test
+    void byDefaultTheNodeResolvesTheGatewayByArp() throws Exception {
+        try (Topology t = Topology.create(TopologyOptions.userspace())) {
+            // nothing answers ARP without a gateway: the pod's tunnelled request fails, the entry stays unresolved
+            assertNotEquals(0, t.probes().httpGetResult(t.pod1(), "http://203.0.113.5/", Duration.ofSeconds(1)).exitCode());
+            String neigh = t.exec(t.node(), Duration.ofSeconds(5), "ip", "neigh", "show", "dev", "vxlan0").stdout();
+            assertFalse(neigh.contains("PERMANENT"), neigh);
         }
     }
 

@@ -45,14 +45,18 @@ final class DemoCommand implements Callable<Integer> {
             try {
                 print(gw.log());
                 System.out.println("== traffic ==");
-                step("pod1 (payment-processor) -> http://203.0.113.5/", topo.probes().httpGetResult(topo.pod1(), "http://" + Topology.SERVER_IP + "/"));
-                step("pod2 (frontend)          -> http://203.0.113.5/", topo.probes().httpGetResult(topo.pod2(), "http://" + Topology.SERVER_IP + "/"));
-                step("pod1 (payment-processor) -> http://198.18.0.5/ (not in destinationCIDRs)", topo.probes().httpGetResult(topo.pod1(), "http://" + Topology.OTHER_SERVER_IP + "/"));
+                String http1 = step("pod1 (payment-processor) -> http://203.0.113.5/", topo.probes().httpGetResult(topo.pod1(), "http://" + Topology.SERVER_IP + "/"));
+                String http2 = step("pod2 (frontend)          -> http://203.0.113.5/", topo.probes().httpGetResult(topo.pod2(), "http://" + Topology.SERVER_IP + "/"));
+                String http3 = step("pod1 (payment-processor) -> http://198.18.0.5/ (not in destinationCIDRs)", topo.probes().httpGetResult(topo.pod1(), "http://" + Topology.OTHER_SERVER_IP + "/"));
                 step("pod1 UDP echo            -> 203.0.113.5:7", topo.probes().udpEchoResult(topo.pod1(), Topology.SERVER_IP, Topology.UDP_ECHO_PORT, "hello over udp"));
                 step("pod1 ping                -> 203.0.113.5", topo.probes().pingResult(topo.pod1(), Topology.SERVER_IP, 3));
-                System.out.println("== what the external server saw ==");
+                System.out.println("== what the external server saw (source address of each request) ==");
+                System.out.println("  payment-processor -> " + seenAs(http1) + "   (to 203.0.113.5, covered by the policy: the egress IP)");
+                System.out.println("  frontend -> " + seenAs(http2) + "   (to 203.0.113.5, pod not selected: the node's address)");
+                System.out.println("  payment-processor -> " + seenAs(http3) + "   (to 198.18.0.5, not a policy destination: the node's address)");
+                System.out.println("  server log:");
                 for (String line : topo.serverLog()) {
-                    System.out.println("  " + describe(line));
+                    System.out.println("    " + line);
                 }
                 ExecResult m = topo.exec(topo.gw(), Duration.ofSeconds(5), "curl", "-sS", "http://" + Topology.ADMIN_LISTEN + "/metrics");
                 System.out.println("== gateway metrics (non-zero) ==");
@@ -75,25 +79,19 @@ final class DemoCommand implements Callable<Integer> {
         log.lines().forEach(l -> System.out.println("  " + l));
     }
 
-    private static void step(String what, ExecResult r) {
-        String result = r.ok() ? r.stdout().strip().replace('\n', ' ') : "FAILED (" + r.exitCode() + ") " + r.stderr().strip();
+    private static String step(String what, ExecResult r) {
+        String summary = r.stdout().lines().filter(l -> l.contains("transmitted")).findFirst().orElse(r.stdout());
+        String result = r.ok() ? summary.strip().replace('\n', ' ') : "FAILED (" + r.exitCode() + ") " + r.stderr().strip();
         if (result.length() > 160) {
             result = result.substring(0, 160) + "...";
         }
         System.out.println("  " + what + ": " + result);
+        return r.ok() ? r.stdout() : "";
     }
 
-    /** Turns a server log line "http 203.0.113.5 192.0.2.10 GET /" into "... -> seen as 192.0.2.10". */
-    private static String describe(String line) {
-        String[] f = line.split(" ");
-        if (f.length < 3) {
-            return line;
-        }
-        String who = switch (f[2]) {
-            case Topology.EGRESS_IP -> "payment-processor -> " + Topology.EGRESS_IP + " (the egress IP)";
-            case Topology.NODE_UNDERLAY_IP -> "node-a's address " + Topology.NODE_UNDERLAY_IP + " (normal path)";
-            default -> f[2];
-        };
-        return f[0] + " to " + f[1] + ": client " + who;
+    /** The client address in the server's answer "you are 192.0.2.10". */
+    private static String seenAs(String body) {
+        int i = body.indexOf("you are ");
+        return i < 0 ? "(no answer)" : body.substring(i + 8).strip();
     }
 }
