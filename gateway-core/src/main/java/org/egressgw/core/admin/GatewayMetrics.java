@@ -45,6 +45,8 @@ public final class GatewayMetrics {
                 Counters.FRAG_NEEDED_SENT, reply);
         single("egw_connections_created", "Connections tracked", Counters.CONN_CREATED, request);
         single("egw_connections_expired", "Connections removed after their idle timeout", Counters.CONN_EXPIRED, request);
+        single("egw_connections_evicted", "Unreplied connections evicted early because the table was full",
+                Counters.CONN_EVICTED, request);
         GaugeWithCallback.builder().name("egw_conntrack_entries").help("Connections in the table")
                 .callback(cb -> cb.call(table.size())).register(registry);
         GaugeWithCallback.builder().name("egw_conntrack_capacity").help("Maximum connections in the table")

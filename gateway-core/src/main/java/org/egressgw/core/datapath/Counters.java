@@ -22,7 +22,8 @@ public final class Counters {
     public static final int FRAG_NEEDED_SENT = 6;
     public static final int CONN_CREATED = 7;
     public static final int CONN_EXPIRED = 8;
-    public static final int DROPS = 9;
+    public static final int CONN_EVICTED = 9;
+    public static final int DROPS = 10;
     public static final int SIZE = DROPS + DropReason.COUNT;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);

@@ -61,6 +61,12 @@ public final class Datapath {
     private final int[] peerMasks;
     private volatile PolicyView policies;
     private EgressIpStats egressStats;
+    private DropObserver dropObserver;
+    // the packet being handled, for the drop observer
+    private long packetAddress;
+    private int packetLength;
+    private int packetPeer;
+    private int evictCursor;
 
     /** The policy table and its egress-IP statistics, swapped together on reload. */
     public record PolicyView(PolicyTable table, EgressIpStats stats) {
@@ -101,10 +107,13 @@ public final class Datapath {
      * @param off start of the VXLAN header in the slot
      */
     public void onRequest(UnsafeBuffer b, long address, int off, int len, int peerIp, long now) {
+        packetAddress = address + off;
+        packetLength = len;
+        packetPeer = peerIp;
         request.increment(Counters.RX_PACKETS);
         request.add(Counters.RX_BYTES, len);
         if (!peerAllowed(peerIp)) {
-            request.drop(DropReason.PEER_NOT_ALLOWED);
+            dropRequest(DropReason.PEER_NOT_ALLOWED);
             return;
         }
         int verdict = decap.classify(b, off, len);
@@ -113,23 +122,23 @@ public final class Datapath {
             if (verdict == VxlanDecapsulator.ARP) {
                 answerArp(b, address, eth, len - Vxlan.HEADER_LENGTH, peerIp);
             } else {
-                request.drop(verdict > 0 ? verdict
+                dropRequest(verdict > 0 ? verdict
                         : verdict == VxlanDecapsulator.WRONG_VNI ? DropReason.WRONG_VNI : DropReason.NOT_OUR_MAC);
             }
             return;
         }
         if (Ethernet.etherType(b, eth) != Ethernet.TYPE_IPV4) {
-            request.drop(DropReason.UNSUPPORTED_ETHERTYPE);
+            dropRequest(DropReason.UNSUPPORTED_ETHERTYPE);
             return;
         }
         int ip = eth + Ethernet.HEADER_LENGTH;
         int err = Ipv4.check(b, ip, len - Vxlan.HEADER_LENGTH - Ethernet.HEADER_LENGTH);
         if (err != PacketError.NONE) {
-            request.drop(err);
+            dropRequest(err);
             return;
         }
         if (Ipv4.isFragment(b, ip)) {
-            request.drop(DropReason.FRAGMENT);
+            dropRequest(DropReason.FRAGMENT);
             return;
         }
         int hl = Ipv4.headerLength(b, ip);
@@ -155,19 +164,19 @@ public final class Datapath {
             case Ipv4.PROTO_ICMP -> {
                 err = Icmp.check(b, l4, l4len);
                 if (err == PacketError.NONE && Icmp.type(b, l4) != Icmp.TYPE_ECHO_REQUEST) {
-                    request.drop(DropReason.UNSUPPORTED_ICMP);
+                    dropRequest(DropReason.UNSUPPORTED_ICMP);
                     return;
                 }
                 srcPort = err == PacketError.NONE ? Icmp.identifier(b, l4) : 0;
                 dstPort = 0;
             }
             default -> {
-                request.drop(DropReason.UNSUPPORTED_PROTOCOL);
+                dropRequest(DropReason.UNSUPPORTED_PROTOCOL);
                 return;
             }
         }
         if (err != PacketError.NONE) {
-            request.drop(err);
+            dropRequest(err);
             return;
         }
         int src = Ipv4.srcAddress(b, ip);
@@ -198,7 +207,7 @@ public final class Datapath {
         }
         SnatRewriter.rewriteSource(b, ip, l4, proto, FlowKey.dstIp(table.replyHi(e)), FlowKey.dstPort(table.replyLo(e)));
         if (egress.write(address + ip, total) <= 0) {
-            request.drop(DropReason.TX_FAILED);
+            dropRequest(DropReason.TX_FAILED);
             return;
         }
         request.increment(Counters.TX_PACKETS);
@@ -210,7 +219,7 @@ public final class Datapath {
         int state;
         if (proto == Ipv4.PROTO_TCP) {
             if ((tcpFlags & Tcp.RST) != 0) {
-                request.drop(DropReason.NO_CONNECTION);
+                dropRequest(DropReason.NO_CONNECTION);
                 return -1;
             }
             // a SYN opens a connection; anything else is picked up mid-stream (as Linux's
@@ -222,18 +231,23 @@ public final class Datapath {
         PolicyView view = policies;
         int policy = view.table().lookup(src, dst);
         if (policy < 0) {
-            request.drop(policy == PolicyTable.EXCLUDED ? DropReason.EXCLUDED_CIDR : DropReason.NO_POLICY);
+            dropRequest(policy == PolicyTable.EXCLUDED ? DropReason.EXCLUDED_CIDR : DropReason.NO_POLICY);
             return -1;
         }
         int egressIp = view.table().egressIp(policy);
         int natPort = ports.allocate(table, proto, egressIp, dst, dstPort, srcPort);
         if (natPort == PortAllocator.EXHAUSTED) {
-            request.drop(DropReason.NAT_PORT_EXHAUSTED);
+            dropRequest(DropReason.NAT_PORT_EXHAUSTED);
             return -1;
         }
-        int e = table.insert(hi, lo, FlowKey.hi(dst, egressIp), FlowKey.lo(proto, dstPort, natPort, true), now);
+        long replyHi = FlowKey.hi(dst, egressIp);
+        long replyLo = FlowKey.lo(proto, dstPort, natPort, true);
+        int e = table.insert(hi, lo, replyHi, replyLo, now);
+        if (e == ConnTable.FULL && evictUnreplied()) {
+            e = table.insert(hi, lo, replyHi, replyLo, now);
+        }
         if (e < 0) {
-            request.drop(e == ConnTable.FULL ? DropReason.CONNTRACK_FULL : DropReason.NO_CONNECTION);
+            dropRequest(e == ConnTable.FULL ? DropReason.CONNTRACK_FULL : DropReason.NO_CONNECTION);
             return -1;
         }
         table.state(e, state);
@@ -246,6 +260,35 @@ public final class Datapath {
         return e;
     }
 
+    /** How many entries a full table scans for an unreplied connection to evict. */
+    static final int EVICTION_SCAN = 64;
+
+    /**
+     * Early drop, as Linux's conntrack does when its table is full: look at up to
+     * {@link #EVICTION_SCAN} entries from a rolling cursor and evict one that never saw a reply (a
+     * SYN or a UDP/ICMP packet nobody answered), so a flood of unanswered new flows cannot lock out
+     * new legitimate ones; established connections are never evicted.
+     */
+    private boolean evictUnreplied() {
+        int capacity = table.capacity();
+        for (int i = 0; i < EVICTION_SCAN; i++) {
+            int e = evictCursor;
+            evictCursor = evictCursor + 1 == capacity ? 0 : evictCursor + 1;
+            if (!table.isLive(e)) {
+                continue;
+            }
+            int st = table.state(e);
+            if (st == ConnState.TCP_SYN_SENT || st == ConnState.UDP_UNREPLIED
+                    || (st == ConnState.ICMP && table.packets(e, true) == 0)) {
+                expiryListener.onExpire(table, e);
+                table.remove(e);
+                request.increment(Counters.CONN_EVICTED);
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void answerArp(UnsafeBuffer b, long address, int eth, int frameLen, int peerIp) {
         int r = arp.respond(b, eth, frameLen);
         if (r == ArpResponder.REPLIED) {
@@ -254,8 +297,27 @@ public final class Datapath {
             send(address + outer, frame + VxlanEncapsulator.FRAME_OVERHEAD, peerIp, request);
             request.increment(Counters.ARP_REPLIES);
         } else {
-            request.drop(r == ArpResponder.IGNORED ? DropReason.ARP_NOT_FOR_US : r);
+            dropRequest(r == ArpResponder.IGNORED ? DropReason.ARP_NOT_FOR_US : r);
         }
+    }
+
+    private void dropRequest(int reason) {
+        request.drop(reason);
+        if (dropObserver != null) {
+            dropObserver.onDrop(false, reason, packetAddress, packetLength, packetPeer);
+        }
+    }
+
+    private void dropReply(int reason) {
+        reply.drop(reason);
+        if (dropObserver != null) {
+            dropObserver.onDrop(true, reason, packetAddress, packetLength, 0);
+        }
+    }
+
+    /** Installs the drop observer (before the datapath thread starts). */
+    public void dropObserver(DropObserver observer) {
+        this.dropObserver = observer;
     }
 
     private boolean peerAllowed(int peerIp) {
@@ -275,15 +337,18 @@ public final class Datapath {
      * @param ip start of the IPv4 header in the slot; at least {@link #REPLY_OFFSET}
      */
     public void onReply(UnsafeBuffer b, long address, int ip, int len, long now) {
+        packetAddress = address + ip;
+        packetLength = len;
+        packetPeer = 0;
         reply.increment(Counters.RX_PACKETS);
         reply.add(Counters.RX_BYTES, len);
         int err = Ipv4.check(b, ip, len);
         if (err != PacketError.NONE) {
-            reply.drop(err);
+            dropReply(err);
             return;
         }
         if (Ipv4.isFragment(b, ip)) {
-            reply.drop(DropReason.FRAGMENT);
+            dropReply(DropReason.FRAGMENT);
             return;
         }
         int hl = Ipv4.headerLength(b, ip);
@@ -309,25 +374,25 @@ public final class Datapath {
             case Ipv4.PROTO_ICMP -> {
                 err = Icmp.check(b, l4, l4len);
                 if (err == PacketError.NONE && Icmp.type(b, l4) != Icmp.TYPE_ECHO_REPLY) {
-                    reply.drop(DropReason.UNSUPPORTED_ICMP);
+                    dropReply(DropReason.UNSUPPORTED_ICMP);
                     return;
                 }
                 srcPort = 0;
                 dstPort = err == PacketError.NONE ? Icmp.identifier(b, l4) : 0;
             }
             default -> {
-                reply.drop(DropReason.UNSUPPORTED_PROTOCOL);
+                dropReply(DropReason.UNSUPPORTED_PROTOCOL);
                 return;
             }
         }
         if (err != PacketError.NONE) {
-            reply.drop(err);
+            dropReply(err);
             return;
         }
         int src = Ipv4.srcAddress(b, ip);
         int e = table.lookup(FlowKey.hi(src, Ipv4.dstAddress(b, ip)), FlowKey.lo(proto, srcPort, dstPort, true));
         if (e < 0) {
-            reply.drop(DropReason.NO_CONNECTION);
+            dropReply(DropReason.NO_CONNECTION);
             return;
         }
         if (total > settings.innerMtu()) {
@@ -335,7 +400,13 @@ public final class Datapath {
             return;
         }
         if (proto == Ipv4.PROTO_TCP) {
-            table.state(e, TcpTracker.next(table.state(e), tcpFlags, true));
+            int state = table.state(e);
+            if (TcpTracker.isInvalidReply(state, tcpFlags)) {
+                // not trusted blindly: neither forwarded nor allowed to refresh the entry
+                dropReply(DropReason.TCP_INVALID);
+                return;
+            }
+            table.state(e, TcpTracker.next(state, tcpFlags, true));
         } else if (proto == Ipv4.PROTO_UDP) {
             table.state(e, ConnState.UDP_REPLIED);
         }
@@ -362,7 +433,7 @@ public final class Datapath {
      * are not supported yet; TCP never gets here because SYNs are MSS-clamped).
      */
     private void tooBig(UnsafeBuffer b, long address, int ip, int hl, int total) {
-        reply.drop(DropReason.TOO_BIG);
+        dropReply(DropReason.TOO_BIG);
         if (!Ipv4.dontFragment(b, ip)) {
             return;
         }
@@ -396,7 +467,11 @@ public final class Datapath {
         if (!tunnel.add(address, length, dstIp)) {
             tunnel.flush();
             if (!tunnel.add(address, length, dstIp)) {
-                counters.drop(DropReason.TX_FAILED);
+                if (counters == reply) {
+                    dropReply(DropReason.TX_FAILED);
+                } else {
+                    dropRequest(DropReason.TX_FAILED);
+                }
                 return;
             }
         }

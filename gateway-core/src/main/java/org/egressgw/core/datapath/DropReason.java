@@ -45,8 +45,11 @@ public final class DropReason {
     /** The kernel refused a write (TUN or raw socket). */
     public static final int TX_FAILED = BASE + 16;
 
+    /** A reply whose TCP flags do not fit the connection's state (e.g. data before the handshake). */
+    public static final int TCP_INVALID = BASE + 17;
+
     /** Number of reasons. */
-    public static final int COUNT = BASE + 17;
+    public static final int COUNT = BASE + 18;
 
     private static final String[] NAMES = new String[COUNT];
 
@@ -56,7 +59,8 @@ public final class DropReason {
         }
         String[] own = {"peer_not_allowed", "wrong_vni", "not_our_mac", "arp_not_for_us", "unsupported_ethertype",
             "fragment", "unsupported_protocol", "unsupported_icmp", "no_policy", "excluded_cidr",
-            "nat_port_exhausted", "conntrack_full", "no_connection", "too_big", "ring_full", "oversize", "tx_failed"};
+            "nat_port_exhausted", "conntrack_full", "no_connection", "too_big", "ring_full", "oversize", "tx_failed",
+            "tcp_invalid"};
         System.arraycopy(own, 0, NAMES, BASE, own.length);
     }
 

@@ -316,6 +316,47 @@ class DatapathTest {
         assertValidIpv4(icmp, 0);
     }
 
+    @Test
+    void fullTableEvictsUnrepliedFlowsButNeverEstablishedOnes() {
+        int cap = table.capacity();
+        // fill the table with established flows: each gets a reply
+        for (int i = 0; i < cap; i++) {
+            int port = 1024 + i;
+            request(fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, port, 443, Tcp.SYN, 0, 0)), NODE);
+            int nat = Tcp.srcPort(wrap(egressOut.get(egressOut.size() - 1)), 20);
+            reply(FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 443, nat, Tcp.SYN | Tcp.ACK, 0, 0));
+        }
+        assertEquals(cap, table.size());
+        request(fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 60000, 443, Tcp.SYN, 0, 0)), NODE);
+        assertEquals(1, drops(request, DropReason.CONNTRACK_FULL), "nothing unreplied to evict: refused");
+        assertEquals(0, request.get(Counters.CONN_EVICTED));
+    }
+
+    @Test
+    void synFloodIsEvictedToMakeRoomForNewFlows() {
+        int cap = table.capacity();
+        for (int i = 0; i < cap; i++) {
+            int port = 1024 + i;
+            request(fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, port, 80, Tcp.SYN, 0, 0)), NODE);
+        }
+        assertEquals(cap, table.size());
+        request(fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 5353, 53, 10, true)), NODE);
+        assertEquals(0, drops(request, DropReason.CONNTRACK_FULL));
+        assertEquals(1, request.get(Counters.CONN_EVICTED));
+        assertEquals(cap, table.size());
+    }
+
+    @Test
+    void replyThatDoesNotFitTheStateIsNotTrusted() {
+        request(fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000, 80, Tcp.SYN, 0, 0)), NODE);
+        // data from the server before it answered the SYN
+        reply(FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.ACK, 0, 10));
+        assertEquals(1, drops(reply, DropReason.TCP_INVALID));
+        assertEquals(0, tunnelOut.size());
+        reply(FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.SYN | Tcp.ACK, 0, 0));
+        assertEquals(1, tunnelOut.size());
+    }
+
     // -------------------------------------------------------------- hostile input
 
     /**
