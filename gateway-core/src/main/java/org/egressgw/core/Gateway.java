@@ -16,6 +16,7 @@ import org.egressgw.control.policy.CompiledPolicies;
 import org.egressgw.control.policy.PolicyCompiler;
 import org.egressgw.control.policy.ServedPolicy;
 import org.egressgw.core.admin.AdminServer;
+import org.egressgw.core.admin.ConntrackReport;
 import org.egressgw.core.admin.GatewayMetrics;
 import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.Datapath;
@@ -148,7 +149,9 @@ public final class Gateway implements AutoCloseable {
 
         GatewayMetrics metrics = new GatewayMetrics(new Counters[] {request, tunnelRx}, new Counters[] {reply, egressRx},
                 table, datapath::policies, () -> compiled.served().size());
-        admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, worker::isRunning);
+        ConntrackReport conntrack = new ConntrackReport(table, timeouts, System::currentTimeMillis, datapath::policies,
+                new Counters[] {request, tunnelRx}, new Counters[] {reply, egressRx});
+        admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, worker::isRunning, conntrack);
 
         out.println("egress-gateway ready: node " + config.nodeName() + ", tunnel " + listen.getAddress().getHostAddress()
                 + ":" + config.tunnelListenPort() + " vni " + config.vni() + " mac " + MacAddress.toString(config.gatewayMac())

@@ -12,14 +12,16 @@ import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 
 /**
- * The admin endpoint: {@code GET /healthz} (200 while the datapath runs, 503 otherwise) and
- * {@code GET /metrics} (Prometheus text format). Served by the JDK's HTTP server on one thread,
+ * The admin endpoint: {@code GET /healthz} (200 while the datapath runs, 503 otherwise),
+ * {@code GET /metrics} (Prometheus text format), {@code GET /conntrack} (the live connection table,
+ * {@code ?format=json} for JSON lines) and {@code GET /conntrack/stats}. Served by the JDK's HTTP server on one thread,
  * away from the datapath.
  */
 public final class AdminServer implements AutoCloseable {
     private final HttpServer server;
 
-    public AdminServer(String host, int port, GatewayMetrics metrics, BooleanSupplier healthy) throws IOException {
+    public AdminServer(String host, int port, GatewayMetrics metrics, BooleanSupplier healthy, ConntrackReport conntrack)
+            throws IOException {
         server = HttpServer.create(new InetSocketAddress(host, port), 16);
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "egw-admin");
@@ -35,6 +37,14 @@ public final class AdminServer implements AutoCloseable {
             ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
             writer.write(out, metrics.registry().scrape());
             respond(ex, 200, PrometheusTextFormatWriter.CONTENT_TYPE, out.toByteArray());
+        });
+        server.createContext("/conntrack", ex -> {
+            String query = ex.getRequestURI().getQuery() == null ? "" : ex.getRequestURI().getQuery();
+            boolean json = query.contains("format=json");
+            byte[] body = ex.getRequestURI().getPath().equals("/conntrack/stats")
+                    ? conntrack.stats().getBytes(StandardCharsets.UTF_8)
+                    : conntrack.list(json, Integer.MAX_VALUE).getBytes(StandardCharsets.UTF_8);
+            respond(ex, 200, json ? "application/x-ndjson" : "text/plain; charset=utf-8", body);
         });
         server.start();
     }

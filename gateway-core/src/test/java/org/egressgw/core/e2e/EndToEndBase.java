@@ -55,6 +55,15 @@ abstract class EndToEndBase {
         }
     }
 
+    /** Runs the CLI (bin/egress-gateway ARGS) inside the gateway's namespace. */
+    protected ExecResult cli(String... args) {
+        Path launcher = Path.of(System.getProperty("egw.home", "..")).toAbsolutePath().normalize().resolve("bin/egress-gateway");
+        String[] cmd = new String[args.length + 1];
+        cmd[0] = launcher.toString();
+        System.arraycopy(args, 0, cmd, 1, args.length);
+        return topo.exec(topo.gw(), Duration.ofSeconds(30), cmd);
+    }
+
     protected String metrics() {
         ExecResult r = topo.exec(topo.gw(), Duration.ofSeconds(5), "curl", "-sS", "http://" + Topology.ADMIN_LISTEN + "/metrics");
         assertTrue(r.ok(), () -> "metrics: " + r);
