@@ -43,6 +43,8 @@ public final class GatewayMetrics {
                 Counters.MSS_CLAMPED, request, reply);
         single("egw_icmp_frag_needed_sent", "ICMP fragmentation-needed messages sent for replies too big for the tunnel",
                 Counters.FRAG_NEEDED_SENT, reply);
+        counter("egw_icmp_errors_sent", "ICMP time exceeded messages the gateway sent as an IP hop",
+                Counters.ICMP_ERRORS_SENT, request, reply);
         single("egw_connections_created", "Connections tracked", Counters.CONN_CREATED, request);
         single("egw_connections_expired", "Connections removed after their idle timeout", Counters.CONN_EXPIRED, request);
         single("egw_connections_evicted", "Unreplied connections evicted early because the table was full",

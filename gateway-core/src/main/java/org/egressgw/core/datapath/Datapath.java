@@ -59,6 +59,8 @@ public final class Datapath {
     private final Counters reply;
     private final int[] peerNets;
     private final int[] peerMasks;
+    /** Scratch for the quoted part of an ICMP error (IP header with options + 8 bytes). */
+    private final UnsafeBuffer quote = new UnsafeBuffer(new byte[Ipv4.MAX_HEADER_LENGTH + 8]);
     private volatile PolicyView policies;
     private EgressIpStats egressStats;
     private DropObserver dropObserver;
@@ -201,6 +203,11 @@ public final class Datapath {
         }
         table.touch(e, now);
         table.count(e, false, total);
+        if (Ipv4.ttl(b, ip) <= 1) {
+            requestTtlExceeded(b, address, ip, hl, total, peerIp, Ethernet.srcMac(b, eth));
+            return;
+        }
+        Ipv4.decrementTtl(b, ip);
         if (proto == Ipv4.PROTO_TCP && (tcpFlags & Tcp.SYN) != 0 && settings.mssClamp() > 0
                 && MssClamp.clamp(b, l4, settings.mssClamp())) {
             request.increment(Counters.MSS_CLAMPED);
@@ -412,6 +419,11 @@ public final class Datapath {
         }
         table.touch(e, now);
         table.count(e, true, total);
+        if (Ipv4.ttl(b, ip) <= 1) {
+            replyTtlExceeded(b, address, ip, hl, total);
+            return;
+        }
+        Ipv4.decrementTtl(b, ip);
         if (proto == Ipv4.PROTO_TCP && (tcpFlags & Tcp.SYN) != 0 && settings.mssClamp() > 0
                 && MssClamp.clamp(b, l4, settings.mssClamp())) {
             reply.increment(Counters.MSS_CLAMPED);
@@ -429,8 +441,8 @@ public final class Datapath {
     /**
      * A reply that cannot fit in the tunnel. With DF set, answer the sender with ICMP
      * fragmentation-needed carrying the tunnel's inner MTU (RFC 1191), built in the slot's headroom
-     * in front of the quoted packet and sent out of the egress side; without DF, drop it (fragments
-     * are not supported yet; TCP never gets here because SYNs are MSS-clamped).
+     * in front of the quoted packet and sent out of the egress side; without DF, drop it (TCP never
+     * gets here because SYNs are MSS-clamped).
      */
     private void tooBig(UnsafeBuffer b, long address, int ip, int hl, int total) {
         dropReply(DropReason.TOO_BIG);
@@ -439,9 +451,50 @@ public final class Datapath {
         }
         int quoted = Math.min(total, hl + 8);
         int out = ip - ICMP_ERROR_HEADROOM;
+        writeIcmpError(b, out, Icmp.TYPE_DEST_UNREACHABLE, Icmp.CODE_FRAG_NEEDED, settings.innerMtu(),
+                Ipv4.dstAddress(b, ip), Ipv4.srcAddress(b, ip), quoted);
+        if (egress.write(address + out, ICMP_ERROR_HEADROOM + quoted) > 0) {
+            reply.increment(Counters.FRAG_NEEDED_SENT);
+        }
+    }
+
+    /**
+     * The reply's TTL expires here: answer the external sender with ICMP time exceeded, from the
+     * egress IP it was talking to, quoting the packet as it arrived.
+     */
+    private void replyTtlExceeded(UnsafeBuffer b, long address, int ip, int hl, int total) {
+        dropReply(DropReason.TTL_EXCEEDED);
+        int quoted = Math.min(total, hl + 8);
+        int out = ip - ICMP_ERROR_HEADROOM;
+        writeIcmpError(b, out, Icmp.TYPE_TIME_EXCEEDED, 0, 0, Ipv4.dstAddress(b, ip), Ipv4.srcAddress(b, ip), quoted);
+        if (egress.write(address + out, ICMP_ERROR_HEADROOM + quoted) > 0) {
+            reply.increment(Counters.ICMP_ERRORS_SENT);
+        }
+    }
+
+    /**
+     * The request's TTL expires here: answer the pod with ICMP time exceeded through the tunnel,
+     * quoting its packet as it sent it, from the gateway's overlay address (or its underlay address
+     * when none is configured) — so a traceroute from the pod shows the gateway as a hop.
+     */
+    private void requestTtlExceeded(UnsafeBuffer b, long address, int ip, int hl, int total, int peerIp, long peerMac) {
+        dropRequest(DropReason.TTL_EXCEEDED);
+        int quoted = Math.min(total, hl + 8);
+        b.getBytes(ip, quote, 0, quoted);
+        int out = REPLY_OFFSET;
+        b.putBytes(out + ICMP_ERROR_HEADROOM, quote, 0, quoted);
+        int self = settings.hasOverlayIp() ? settings.overlayIp() : settings.localIp();
+        int pod = quote.getInt(Ipv4.SRC_ADDRESS_OFFSET, java.nio.ByteOrder.BIG_ENDIAN);
+        writeIcmpError(b, out, Icmp.TYPE_TIME_EXCEEDED, 0, 0, self, pod, quoted);
+        int len = ICMP_ERROR_HEADROOM + quoted;
+        int outer = encap.encapsulate(b, out, len, peerIp, peerMac, pod);
+        send(address + outer, len + VxlanEncapsulator.OVERHEAD, peerIp, request);
+        request.increment(Counters.ICMP_ERRORS_SENT);
+    }
+
+    /** Writes an IPv4 + ICMP error header at {@code out}, in front of {@code quoted} bytes already at out + 28. */
+    private static void writeIcmpError(UnsafeBuffer b, int out, int type, int code, int mtu, int src, int dst, int quoted) {
         int icmp = out + Ipv4.MIN_HEADER_LENGTH;
-        int sender = Ipv4.srcAddress(b, ip);
-        int self = Ipv4.dstAddress(b, ip);
         Ipv4.versionAndHeaderLength(b, out, Ipv4.MIN_HEADER_LENGTH);
         Ipv4.tos(b, out, 0);
         Ipv4.totalLength(b, out, ICMP_ERROR_HEADROOM + quoted);
@@ -449,18 +502,17 @@ public final class Datapath {
         Ipv4.flagsAndFragment(b, out, 0);
         Ipv4.ttl(b, out, 64);
         Ipv4.protocol(b, out, Ipv4.PROTO_ICMP);
-        Ipv4.srcAddress(b, out, self);
-        Ipv4.dstAddress(b, out, sender);
+        Ipv4.srcAddress(b, out, src);
+        Ipv4.dstAddress(b, out, dst);
         Ipv4.updateHeaderChecksum(b, out);
-        Icmp.type(b, icmp, Icmp.TYPE_DEST_UNREACHABLE);
-        Icmp.code(b, icmp, Icmp.CODE_FRAG_NEEDED);
-        b.putShort(icmp + 4, (short) 0);
-        Icmp.nextHopMtu(b, icmp, settings.innerMtu());
+        Icmp.type(b, icmp, type);
+        Icmp.code(b, icmp, code);
+        b.putInt(icmp + 4, 0);
+        if (mtu > 0) {
+            Icmp.nextHopMtu(b, icmp, mtu);
+        }
         Icmp.checksum(b, icmp, 0);
         Icmp.checksum(b, icmp, Checksum.finish(Checksum.sum(b, icmp, Icmp.HEADER_LENGTH + quoted, 0)));
-        if (egress.write(address + out, ICMP_ERROR_HEADROOM + quoted) > 0) {
-            reply.increment(Counters.FRAG_NEEDED_SENT);
-        }
     }
 
     private void send(long address, int length, int dstIp, Counters counters) {

@@ -48,8 +48,11 @@ public final class DropReason {
     /** A reply whose TCP flags do not fit the connection's state (e.g. data before the handshake). */
     public static final int TCP_INVALID = BASE + 17;
 
+    /** TTL expired at the gateway (an ICMP time exceeded was sent back, as a router does). */
+    public static final int TTL_EXCEEDED = BASE + 18;
+
     /** Number of reasons. */
-    public static final int COUNT = BASE + 18;
+    public static final int COUNT = BASE + 19;
 
     private static final String[] NAMES = new String[COUNT];
 
@@ -60,7 +63,7 @@ public final class DropReason {
         String[] own = {"peer_not_allowed", "wrong_vni", "not_our_mac", "arp_not_for_us", "unsupported_ethertype",
             "fragment", "unsupported_protocol", "unsupported_icmp", "no_policy", "excluded_cidr",
             "nat_port_exhausted", "conntrack_full", "no_connection", "too_big", "ring_full", "oversize", "tx_failed",
-            "tcp_invalid"};
+            "tcp_invalid", "ttl_exceeded"};
         System.arraycopy(own, 0, NAMES, BASE, own.length);
     }
 

@@ -357,6 +357,52 @@ class DatapathTest {
         assertEquals(1, tunnelOut.size());
     }
 
+    @Test
+    void theGatewayIsAnIpHop() {
+        request(fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 40000, 53, 10, true)), NODE);
+        assertEquals(62, Ipv4.ttl(wrap(egressOut.get(0)), 0), "TTL decremented on the way out");
+        assertValidIpv4(wrap(egressOut.get(0)), 0);
+        reply(FrameBuilder.udp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 53, 40000, 10, true));
+        assertEquals(62, Ipv4.ttl(wrap(tunnelOut.get(0)), 50), "and on the way back");
+    }
+
+    @Test
+    void expiringTtlFromAPodIsAnsweredWithTimeExceededThroughTheTunnel() {
+        int len = fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 33434, 33435, 12, true));
+        Ipv4.ttl(slot, Datapath.REQUEST_OFFSET + 22, 1);
+        Ipv4.updateHeaderChecksum(slot, Datapath.REQUEST_OFFSET + 22);
+        request(len, NODE);
+        assertEquals(0, egressOut.size(), "not forwarded");
+        assertEquals(1, drops(request, DropReason.TTL_EXCEEDED));
+        assertEquals(1, tunnelOut.size());
+        assertEquals(NODE, tunnelDst.get(0));
+        UnsafeBuffer t = wrap(tunnelOut.get(0));
+        assertEquals(NODE_MAC, Ethernet.dstMac(t, 36));
+        int ip = 50;
+        assertEquals(OVERLAY, Ipv4.srcAddress(t, ip));
+        assertEquals(POD1, Ipv4.dstAddress(t, ip));
+        assertEquals(Icmp.TYPE_TIME_EXCEEDED, Icmp.type(t, ip + 20));
+        assertEquals(POD1, Ipv4.srcAddress(t, ip + 28), "quotes the pod's own packet");
+        assertEquals(33434, Udp.srcPort(t, ip + 48));
+        assertValidIpv4(t, ip);
+    }
+
+    @Test
+    void expiringTtlFromOutsideIsAnsweredFromTheEgressIp() {
+        request(fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 40000, 53, 10, true)), NODE);
+        egressOut.clear();
+        int rlen = FrameBuilder.udp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 53, 40000, 10, true);
+        Ipv4.ttl(slot, Datapath.REPLY_OFFSET, 1);
+        Ipv4.updateHeaderChecksum(slot, Datapath.REPLY_OFFSET);
+        reply(rlen);
+        assertEquals(0, tunnelOut.size());
+        UnsafeBuffer icmp = wrap(egressOut.get(0));
+        assertEquals(EGRESS_IP, Ipv4.srcAddress(icmp, 0));
+        assertEquals(SERVER, Ipv4.dstAddress(icmp, 0));
+        assertEquals(Icmp.TYPE_TIME_EXCEEDED, Icmp.type(icmp, 20));
+        assertValidIpv4(icmp, 0);
+    }
+
     // -------------------------------------------------------------- hostile input
 
     /**
