@@ -21,6 +21,7 @@ import org.egressgw.core.admin.GatewayMetrics;
 import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DatapathSettings;
+import org.egressgw.core.datapath.DropObserver;
 import org.egressgw.core.datapath.EgressIpStats;
 import org.egressgw.core.datapath.PacketRing;
 import org.egressgw.core.datapath.Worker;
@@ -62,14 +63,25 @@ public final class Gateway implements AutoCloseable {
     private AdminServer admin;
     private boolean closed;
 
-    private Gateway(GatewayConfig config, PrintStream out) {
+    private final DropObserver dropObserver;
+
+    private Gateway(GatewayConfig config, PrintStream out, DropObserver dropObserver) {
         this.config = config;
         this.out = out;
+        this.dropObserver = dropObserver;
     }
 
     /** Starts a gateway; on failure everything already set up is taken down again. */
     public static Gateway start(GatewayConfig config, PrintStream out) throws Exception {
-        Gateway g = new Gateway(config, out);
+        return start(config, out, null);
+    }
+
+    /**
+     * Starts a gateway whose dropped packets are also shown to {@code dropObserver} (nullable),
+     * e.g. a drop capture; on failure everything already set up is taken down again.
+     */
+    public static Gateway start(GatewayConfig config, PrintStream out, DropObserver dropObserver) throws Exception {
+        Gateway g = new Gateway(config, out, dropObserver);
         try {
             g.startUp();
             return g;
@@ -130,6 +142,9 @@ public final class Gateway implements AutoCloseable {
         Counters egressRx = new Counters();
         Datapath.PolicyView view = new Datapath.PolicyView(compiled.table(), new EgressIpStats(egressIps));
         Datapath datapath = new Datapath(settings, table, view, new TunEgressSink(tun), new RawTunnelSink(raw), request, reply);
+        if (dropObserver != null) {
+            datapath.dropObserver(dropObserver);
+        }
         Timeouts timeouts = new Timeouts(config.timeoutTcpSynMillis(), config.timeoutTcpEstablishedMillis(),
                 config.timeoutTcpClosingMillis(), config.timeoutUdpMillis(), config.timeoutIcmpMillis());
         worker = new Worker(datapath, requestRing.poller(), replyRing.poller(),
