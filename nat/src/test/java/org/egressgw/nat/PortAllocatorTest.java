@@ -118,9 +118,12 @@ class PortAllocatorTest {
         assertEquals(PortAllocator.EXHAUSTED, a.allocate(table, UDP, EGRESS, SERVER, 53, 0));
         assertEquals(PortAllocator.EXHAUSTED, a.allocate(table, UDP, EGRESS, SERVER, 53, 1004), "preferred but used");
 
+        // Semantics changed with per-destination tracking: the datapath reports the removal.
         table.remove(entryByPort.get(1006));
+        a.release(UDP, EGRESS, SERVER, 53, 1006);
         for (int i = 0; i < 20; i++) {
             assertEquals(1006, a.allocate(table, UDP, EGRESS, SERVER, 53, 0));
+            a.release(UDP, EGRESS, SERVER, 53, 1006); // not inserted: handed back
         }
         assertEquals(1006, a.allocate(table, UDP, EGRESS, SERVER, 53, 1006));
         // Another remote still has the whole range.
@@ -148,6 +151,8 @@ class PortAllocatorTest {
                 if (p != PortAllocator.EXHAUSTED) {
                     assertEquals(1005, p);
                     found++;
+                    // not inserted: hand it back, as the datapath does when an insert fails
+                    a.release(TCP, EGRESS, SERVER, 443, p);
                 }
             }
             assertTrue(found >= t[1] && found <= t[2], "maxTries " + t[0] + " found " + found + " of 1000");
@@ -205,7 +210,9 @@ class PortAllocatorTest {
                 int k = rnd.nextInt(live.size());
                 int[] entry = live.get(k);
                 table.remove(entry[0]);
-                assertTrue(used.get(liveTuple.get(k)).remove(entry[1]));
+                List<Integer> t = liveTuple.get(k);
+                a.release(t.get(1), t.get(0), t.get(2), t.get(3), entry[1]);
+                assertTrue(used.get(t).remove(entry[1]));
                 int last = live.size() - 1;
                 live.set(k, live.get(last));
                 liveTuple.set(k, liveTuple.get(last));
