@@ -22,7 +22,6 @@ import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DatapathSettings;
 import org.egressgw.core.datapath.DropObserver;
-import org.egressgw.core.datapath.EgressIpStats;
 import org.egressgw.core.datapath.PacketRing;
 import org.egressgw.core.datapath.Worker;
 import org.egressgw.core.host.HostPlumbing;
@@ -118,7 +117,9 @@ public final class Gateway implements AutoCloseable {
         out.println("plumbing: + TUN device " + tun.name() + " (removed when the gateway exits)");
         plumbing = new HostPlumbing(out);
         resources.add(plumbing);
-        plumbing.setUpTun(tun.name(), egressMtu);
+        // the TUN device's MTU is the tunnel's inner MTU: when the kernel forwards a reply into it,
+        // it answers DF packets that cannot fit with fragmentation-needed and fragments the others
+        plumbing.setUpTun(tun.name(), Math.min(egressMtu, config.innerMtu()));
         for (int ip : egressIps) {
             boolean assigned = Interfaces.isLocal(ip);
             out.println("plumbing: egress IP " + Ipv4Address.toString(ip) + (assigned ? " is assigned to this host" : " is not assigned to this host"));
@@ -140,7 +141,7 @@ public final class Gateway implements AutoCloseable {
         Counters reply = new Counters();
         Counters tunnelRx = new Counters();
         Counters egressRx = new Counters();
-        Datapath.PolicyView view = new Datapath.PolicyView(compiled.table(), new EgressIpStats(egressIps));
+        Datapath.PolicyView view = new Datapath.PolicyView(compiled.table());
         Datapath datapath = new Datapath(settings, table, view, new TunEgressSink(tun), new RawTunnelSink(raw), request, reply);
         if (dropObserver != null) {
             datapath.dropObserver(dropObserver);
@@ -163,7 +164,7 @@ public final class Gateway implements AutoCloseable {
         tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx);
 
         GatewayMetrics metrics = new GatewayMetrics(new Counters[] {request, tunnelRx}, new Counters[] {reply, egressRx},
-                table, datapath::policies, () -> compiled.served().size());
+                table, datapath::natStats, () -> compiled.served().size());
         ConntrackReport conntrack = new ConntrackReport(table, timeouts, System::currentTimeMillis, datapath::policies,
                 new Counters[] {request, tunnelRx}, new Counters[] {reply, egressRx});
         admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, worker::isRunning, conntrack);

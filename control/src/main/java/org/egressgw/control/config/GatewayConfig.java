@@ -5,6 +5,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -24,7 +25,7 @@ import org.egressgw.packet.MacAddress;
  * node:      {name}                                          # required
  * tunnel:    {listen, vni, allowedPeers, overlayIP, mac, mtu, port}
  * egress:    {interface, device, portRange, mss}
- * cluster:   {paths}
+ * cluster:   {paths} or {kubernetes: {kubeconfig, context, resyncSeconds}}   # exactly one
  * admin:     {listen}
  * conntrack: {maxEntries, timeouts: {tcpSyn, tcpEstablished, tcpClosing, udp, icmp}}
  * pipeline:  {ringSize}
@@ -64,6 +65,7 @@ public final class GatewayConfig {
     private final int portRangeHigh;
     private final int mssClamp;
     private final List<Path> clusterPaths;
+    private final Optional<KubernetesSettings> clusterKubernetes;
     private final String adminHost;
     private final int adminPort;
     private final int conntrackMaxEntries;
@@ -152,22 +154,29 @@ public final class GatewayConfig {
         this.mssClamp = mss == null ? innerMtu() - TCP_IP_HEADERS : mss(mss, innerMtu());
 
         YamlNode cluster = root.require("cluster");
-        cluster.allowOnly("paths");
-        YamlNode paths = cluster.require("paths");
+        cluster.allowOnly("paths", "kubernetes");
         Path dir = file.toAbsolutePath().getParent();
-        List<Path> pathList = new ArrayList<>();
-        for (YamlNode p : paths.list()) {
-            String s = p.nonEmptyString();
-            try {
-                pathList.add(dir == null ? Path.of(s) : dir.resolve(s));
-            } catch (InvalidPathException e) {
-                throw p.error("not a valid path: '" + YamlNode.abbreviate(s) + "'");
+        boolean hasPaths = cluster.has("paths");
+        boolean hasKube = cluster.has("kubernetes");
+        if (hasPaths == hasKube) {
+            throw cluster.error(hasPaths ? "give either paths or kubernetes, not both"
+                    : "missing required field: paths (files and directories) or kubernetes (the API server)");
+        }
+        if (hasPaths) {
+            YamlNode paths = cluster.require("paths");
+            List<Path> pathList = new ArrayList<>();
+            for (YamlNode p : paths.list()) {
+                pathList.add(path(p, dir));
             }
+            if (pathList.isEmpty()) {
+                throw paths.error("must list at least one file or directory");
+            }
+            this.clusterPaths = List.copyOf(pathList);
+            this.clusterKubernetes = Optional.empty();
+        } else {
+            this.clusterPaths = List.of();
+            this.clusterKubernetes = Optional.of(kubernetes(cluster.get("kubernetes"), dir));
         }
-        if (pathList.isEmpty()) {
-            throw paths.error("must list at least one file or directory");
-        }
-        this.clusterPaths = List.copyOf(pathList);
 
         YamlNode admin = root.get("admin");
         if (admin != null) {
@@ -216,6 +225,31 @@ public final class GatewayConfig {
     }
 
     // ---------------------------------------------------------------- value parsers
+
+    private static Path path(YamlNode p, Path dir) throws SourceException {
+        String s = p.nonEmptyString();
+        try {
+            return dir == null ? Path.of(s) : dir.resolve(s);
+        } catch (InvalidPathException e) {
+            throw p.error("not a valid path: '" + YamlNode.abbreviate(s) + "'");
+        }
+    }
+
+    /** {@code kubernetes:} alone (null) or {@code {}} means all defaults. */
+    private static KubernetesSettings kubernetes(YamlNode k, Path dir) throws SourceException {
+        if (k == null) {
+            return new KubernetesSettings(null, null, KubernetesSettings.DEFAULT_RESYNC_SECONDS);
+        }
+        k.allowOnly("kubeconfig", "context", "resyncSeconds");
+        YamlNode kc = k.get("kubeconfig");
+        YamlNode ctx = k.get("context");
+        YamlNode resync = k.get("resyncSeconds");
+        return new KubernetesSettings(
+                kc == null ? null : path(kc, dir),
+                ctx == null ? null : ctx.nonEmptyString(),
+                resync == null ? KubernetesSettings.DEFAULT_RESYNC_SECONDS
+                        : resync.intValue(0, KubernetesSettings.MAX_RESYNC_SECONDS));
+    }
 
     private static int ipv4(YamlNode n) throws SourceException {
         return n.ipv4();
@@ -432,9 +466,20 @@ public final class GatewayConfig {
         return mssClamp;
     }
 
-    /** Files and directories of cluster objects, relative ones resolved against the config's directory. */
+    /**
+     * Files and directories of cluster objects ({@code cluster.paths}), relative ones resolved
+     * against the config's directory; empty when {@link #clusterKubernetes()} is used instead.
+     */
     public List<Path> clusterPaths() {
         return clusterPaths;
+    }
+
+    /**
+     * The Kubernetes API settings ({@code cluster.kubernetes}); empty when {@link #clusterPaths()}
+     * is used instead. Exactly one of the two is configured.
+     */
+    public Optional<KubernetesSettings> clusterKubernetes() {
+        return clusterKubernetes;
     }
 
     public String adminHost() {

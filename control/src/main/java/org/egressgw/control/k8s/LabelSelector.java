@@ -133,6 +133,34 @@ public final class LabelSelector {
         return true;
     }
 
+    /**
+     * Why {@code labels} do not match, naming the first failing requirement (matchLabels in
+     * order, then matchExpressions), e.g. {@code label app is 'web', wants 'payment-processor'};
+     * null when they match.
+     */
+    public String mismatch(Map<String, String> labels) {
+        for (Map.Entry<String, String> e : matchLabels.entrySet()) {
+            String v = labels.get(e.getKey());
+            if (!e.getValue().equals(v)) {
+                return "label " + e.getKey() + (v == null ? " is absent" : " is '" + v + "'")
+                        + ", wants '" + e.getValue() + "'";
+            }
+        }
+        for (Requirement r : matchExpressions) {
+            if (!r.matches(labels)) {
+                String v = labels.get(r.key());
+                String is = "label " + r.key() + (v == null ? " is absent" : " is '" + v + "'");
+                return switch (r.operator()) {
+                    case In -> is + ", wants one of (" + String.join(",", r.values()) + ")";
+                    case NotIn -> is + ", wants none of (" + String.join(",", r.values()) + ")";
+                    case Exists -> is + ", wants it to exist";
+                    case DoesNotExist -> is + ", wants it absent";
+                };
+            }
+        }
+        return null;
+    }
+
     public boolean isEmpty() {
         return matchLabels.isEmpty() && matchExpressions.isEmpty();
     }

@@ -19,12 +19,23 @@ public final class ClusterState {
     private final List<NodeObj> nodes;
     private final List<EgressPolicy> policies;
     private final List<String> problems;
+    private final List<RefusedPolicy> refusedPolicies;
     private final Map<String, NamespaceObj> namespaceByName = new LinkedHashMap<>();
     private final Map<String, NodeObj> nodeByName = new LinkedHashMap<>();
 
     /** Objects as given (the loader has already dropped duplicates); the first of a name wins in lookups. */
     public ClusterState(List<Pod> pods, List<NamespaceObj> namespaces, List<NodeObj> nodes,
                         List<EgressPolicy> policies, List<String> problems) {
+        this(pods, namespaces, nodes, policies, problems, List.of());
+    }
+
+    /**
+     * @param refusedPolicies policies refused as a whole (their problem is also in {@code problems}),
+     *     so that explain and status can name them
+     */
+    public ClusterState(List<Pod> pods, List<NamespaceObj> namespaces, List<NodeObj> nodes,
+                        List<EgressPolicy> policies, List<String> problems, List<RefusedPolicy> refusedPolicies) {
+        this.refusedPolicies = List.copyOf(refusedPolicies);
         this.pods = List.copyOf(pods);
         this.namespaces = List.copyOf(namespaces);
         this.nodes = List.copyOf(nodes);
@@ -67,6 +78,21 @@ public final class ClusterState {
     /** {@code file:line: reason} for every file, object or part of an object that was skipped. */
     public List<String> problems() {
         return problems;
+    }
+
+    /** Policies refused as a whole, in reading order. */
+    public List<RefusedPolicy> refusedPolicies() {
+        return refusedPolicies;
+    }
+
+    /** The Pod of that namespace and name, or null (linear scan: control path only). */
+    public Pod pod(String namespace, String name) {
+        for (Pod p : pods) {
+            if (p.namespace().equals(namespace) && p.name().equals(name)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     /** The Namespace object of that name, or null. */

@@ -5,6 +5,7 @@ import java.util.List;
 import org.egressgw.control.k8s.LabelSelector;
 import org.egressgw.control.yaml.SourceException;
 import org.egressgw.control.yaml.YamlNode;
+import org.egressgw.packet.Ipv4Address;
 import org.egressgw.packet.Ipv4Cidr;
 
 /**
@@ -32,9 +33,10 @@ public record EgressPolicy(String name, List<Selector> selectors, List<Ipv4Cidr>
      * Binds and validates a policy object. Fields of {@code spec} (and of its selectors and
      * gateways) must be known; outside {@code spec} only apiVersion, kind and metadata.name are read.
      *
-     * @param warnings receives {@code file:line: reason} lines for parts that were skipped while the
-     *     policy itself is still usable (IPv6 CIDRs, excluded CIDRs outside every destination,
-     *     {@code egressGateway} ignored in favour of {@code egressGateways})
+     * @param warnings receives {@code file:line: reason} lines for parts that were skipped or
+     *     adjusted while the policy itself is still usable (IPv6 CIDRs, CIDRs with host bits set,
+     *     excluded CIDRs outside every destination, {@code egressGateway} ignored in favour of
+     *     {@code egressGateways})
      * @throws SourceException when the policy must be refused as a whole
      */
     public static EgressPolicy parse(YamlNode obj, List<String> warnings) throws SourceException {
@@ -116,7 +118,12 @@ public record EgressPolicy(String name, List<Selector> selectors, List<Ipv4Cidr>
     private record Entry(YamlNode node, Ipv4Cidr cidr) {
     }
 
-    /** IPv4 CIDRs of a list, without duplicates; IPv6 entries are reported and skipped. */
+    /**
+     * IPv4 CIDRs of a list, without duplicates; IPv6 entries are reported and skipped. A CIDR with
+     * host bits set (203.0.113.5/24) is masked to its network with a warning, as Cilium accepts it
+     * (Go's netip.ParsePrefix does not require a masked address and the BPF LPM map ignores the
+     * host bits).
+     */
     private static List<Entry> cidrs(YamlNode list, List<String> warnings) throws SourceException {
         List<Entry> out = new ArrayList<>();
         for (YamlNode c : list.list()) {
@@ -126,12 +133,36 @@ public record EgressPolicy(String name, List<Selector> selectors, List<Ipv4Cidr>
                         + "' skipped").getMessage());
                 continue;
             }
-            Ipv4Cidr cidr = c.ipv4Cidr();
-            if (out.stream().noneMatch(e -> e.cidr.equals(cidr))) {
+            Ipv4Cidr cidr = masked(text);
+            if (cidr != null) {
+                warnings.add(c.error("'" + text + "' has host bits set, used as " + cidr + " (as Cilium does)")
+                        .getMessage());
+            } else {
+                cidr = c.ipv4Cidr();
+            }
+            Ipv4Cidr found = cidr;
+            if (out.stream().noneMatch(e -> e.cidr.equals(found))) {
                 out.add(new Entry(c, cidr));
             }
         }
         return out;
+    }
+
+    /** {@code a.b.c.d/n} with host bits set, masked; null for anything else. */
+    private static Ipv4Cidr masked(String text) {
+        int slash = text.indexOf('/');
+        if (slash <= 0) {
+            return null;
+        }
+        String addr = text.substring(0, slash);
+        String len = text.substring(slash + 1);
+        if (!Ipv4Address.isValid(addr) || !len.matches("[0-9]{1,2}") || Integer.parseInt(len) > 32) {
+            return null;
+        }
+        int prefix = Integer.parseInt(len);
+        int ip = Ipv4Address.parse(addr);
+        int mask = Ipv4Cidr.mask(prefix);
+        return (ip & mask) == ip ? null : new Ipv4Cidr(ip & mask, prefix);
     }
 
     private static GatewaySpec gateway(YamlNode g) throws SourceException {

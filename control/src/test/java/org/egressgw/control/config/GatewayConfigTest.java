@@ -228,4 +228,41 @@ class GatewayConfigTest {
         assertEquals(0, e.line());
         assertTrue(e.getMessage().startsWith(missing + ": cannot read"), e.getMessage());
     }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        // cluster section                                                | kubeconfig        | context | resync
+        "'  kubernetes: {}'                                                | -                 | -       | 300",
+        "'  kubernetes:'                                                   | -                 | -       | 300",
+        "'  kubernetes: {kubeconfig: kc.yaml, context: prod, resyncSeconds: 30}' | kc.yaml     | prod    | 30",
+        "'  kubernetes: {kubeconfig: /etc/kube/config, resyncSeconds: 0}'  | /etc/kube/config  | -       | 0",
+    })
+    void clusterKubernetes(String section, String kubeconfig, String context, int resync) throws Exception {
+        GatewayConfig c = GatewayConfig.load(write(MINIMAL.replace("  paths: [policies]", section)));
+        assertEquals(List.of(), c.clusterPaths());
+        KubernetesSettings k = c.clusterKubernetes().orElseThrow();
+        assertEquals(kubeconfig.equals("-") ? null : dir.toAbsolutePath().resolve(kubeconfig), k.kubeconfig());
+        assertEquals(context.equals("-") ? null : context, k.context());
+        assertEquals(resync, k.resyncSeconds());
+        assertTrue(GatewayConfig.load(write(MINIMAL)).clusterKubernetes().isEmpty());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "'  paths: [p]\n  kubernetes: {}'              | 8: cluster: give either paths or kubernetes, not both",
+        "'  {}'                                           | 8: cluster: missing required field: paths (files and directories) or kubernetes (the API server)",
+        "'  kubernetes: {resyncSeconds: -1}'              | 9: cluster.kubernetes.resyncSeconds: -1 is not within 0..86400",
+        "'  kubernetes: {resyncSeconds: 1d}'              | 9: cluster.kubernetes.resyncSeconds: not an integer: '1d'",
+        "'  kubernetes: {context: ''''}'                | 9: cluster.kubernetes.context: must not be empty",
+        "'  kubernetes: {kubeConfig: x}'                  | 9: cluster.kubernetes.kubeConfig: unknown field (allowed: kubeconfig, context, resyncSeconds)",
+        "'  kubernetes: [a]'                              | 9: cluster.kubernetes: expected a mapping, got a list",
+    })
+    void badClusterSections(String section, String message) throws Exception {
+        String yaml = MINIMAL.replace("  paths: [policies]", section.replace("\\n", "\n"));
+        if (section.equals("  {}")) {
+            yaml = MINIMAL.replace("cluster:\n  paths: [policies]", "cluster: {}");
+        }
+        SourceException e = fails(yaml);
+        assertEquals(dir.resolve("gateway.yaml") + ":" + message, e.getMessage());
+    }
 }

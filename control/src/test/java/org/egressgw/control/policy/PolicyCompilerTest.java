@@ -88,7 +88,9 @@ class PolicyCompilerTest {
         CompiledPolicies onC = compile("node-c");
         assertEquals(List.of(), onC.served(), "node-b sorts before node-c");
         assertEquals(0, onC.table().policyCount());
-        assertEquals(PolicyTable.NO_POLICY, onC.table().lookup(ip("10.0.1.5"), ip("203.0.113.77")));
+        assertEquals(PolicyTable.NOT_SERVED_HERE, onC.table().lookup(ip("10.0.1.5"), ip("203.0.113.77")),
+                "node-b serves it: node-c drops instead of translating");
+        assertEquals(PolicyTable.NO_POLICY, onC.table().lookup(ip("10.0.1.6"), ip("203.0.113.77")));
     }
 
     @Test
@@ -117,7 +119,8 @@ class PolicyCompilerTest {
                 + "address: not served"), c.problems());
         assertEquals(0, c.table().lookup(ip("10.0.0.1"), ip("198.51.100.1")));
         assertEquals(1, c.table().lookup(ip("10.0.0.1"), ip("203.0.113.1")));
-        assertEquals(PolicyTable.NO_POLICY, c.table().lookup(ip("10.0.0.1"), ip("192.0.2.1")));
+        assertEquals(PolicyTable.NO_EGRESS_IP, c.table().lookup(ip("10.0.0.1"), ip("192.0.2.1")),
+                "c-missing is this node's but ext9 has no address");
 
         CompiledPolicies noDefault = PolicyCompiler.compile(new ClusterState(pods, namespaces, nodes, policies,
                 List.of()), "gw", IFACES, null);

@@ -6,9 +6,8 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.function.Supplier;
 import org.egressgw.conntrack.ConnTable;
 import org.egressgw.core.datapath.Counters;
-import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DropReason;
-import org.egressgw.core.datapath.EgressIpStats;
+import org.egressgw.core.datapath.NatStats;
 import org.egressgw.packet.Ipv4Address;
 
 /**
@@ -22,7 +21,7 @@ public final class GatewayMetrics {
      * @param request counters of the request direction, one per writer thread
      * @param reply counters of the reply direction, one per writer thread
      */
-    public GatewayMetrics(Counters[] request, Counters[] reply, ConnTable table, Supplier<Datapath.PolicyView> policies,
+    public GatewayMetrics(Counters[] request, Counters[] reply, ConnTable table, Supplier<NatStats> nat,
             Supplier<Integer> policiesServed) {
         counter("egw_rx_packets", "Packets received, by direction (request: from the tunnel; reply: from the egress side)",
                 Counters.RX_PACKETS, request, reply);
@@ -45,6 +44,8 @@ public final class GatewayMetrics {
                 Counters.FRAG_NEEDED_SENT, reply);
         counter("egw_icmp_errors_sent", "ICMP time exceeded messages the gateway sent as an IP hop",
                 Counters.ICMP_ERRORS_SENT, request, reply);
+        single("egw_icmp_errors_translated", "ICMP errors from outside translated back to the pod (RFC 5508)",
+                Counters.ICMP_ERRORS_TRANSLATED, reply);
         single("egw_connections_created", "Connections tracked", Counters.CONN_CREATED, request);
         single("egw_connections_expired", "Connections removed after their idle timeout", Counters.CONN_EXPIRED, request);
         single("egw_connections_evicted", "Unreplied connections evicted early because the table was full",
@@ -56,11 +57,24 @@ public final class GatewayMetrics {
         GaugeWithCallback.builder().name("egw_nat_ports_in_use").help("Translated ports in use, per egress IP")
                 .labelNames("egress_ip")
                 .callback(cb -> {
-                    EgressIpStats s = policies.get().stats();
-                    for (int i = 0; i < s.size(); i++) {
-                        cb.call(s.inUse(i), Ipv4Address.toString(s.ip(i)));
+                    NatStats s = nat.get();
+                    for (int i = 0; i < s.egressIps().length; i++) {
+                        cb.call(s.inUse()[i], Ipv4Address.toString(s.egressIps()[i]));
                     }
                 }).register(registry);
+        GaugeWithCallback.builder().name("egw_nat_destination_ports_in_use")
+                .help("Translated ports in use towards the busiest destinations (top 30), per egress IP, protocol and destination")
+                .labelNames("egress_ip", "protocol", "destination")
+                .callback(cb -> {
+                    for (NatStats.Destination d : nat.get().busiest()) {
+                        cb.call(d.inUse(), Ipv4Address.toString(d.egressIp()), protoName(d.protocol()),
+                                Ipv4Address.toString(d.remoteIp()) + ":" + d.remotePort());
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("egw_nat_saturation_percent")
+                .help("Ports in use towards the busiest destination, in percent of the port range (alert before 100)")
+                .callback(cb -> cb.call(nat.get().busiest().stream().mapToDouble(NatStats.Destination::saturationPercent)
+                        .max().orElse(0))).register(registry);
         GaugeWithCallback.builder().name("egw_policies_served").help("Egress gateway policies this gateway serves")
                 .callback(cb -> cb.call(policiesServed.get())).register(registry);
     }
@@ -87,5 +101,14 @@ public final class GatewayMetrics {
 
     public PrometheusRegistry registry() {
         return registry;
+    }
+
+    static String protoName(int proto) {
+        return switch (proto) {
+            case 6 -> "tcp";
+            case 17 -> "udp";
+            case 1 -> "icmp";
+            default -> Integer.toString(proto);
+        };
     }
 }

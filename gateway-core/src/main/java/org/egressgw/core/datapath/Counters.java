@@ -24,7 +24,8 @@ public final class Counters {
     public static final int CONN_EXPIRED = 8;
     public static final int CONN_EVICTED = 9;
     public static final int ICMP_ERRORS_SENT = 10;
-    public static final int DROPS = 11;
+    public static final int ICMP_ERRORS_TRANSLATED = 11;
+    public static final int DROPS = 12;
     public static final int SIZE = DROPS + DropReason.COUNT;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);

@@ -1,15 +1,21 @@
 package org.egressgw.core.datapath;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.egressgw.conntrack.ConnState;
 import org.egressgw.conntrack.ConnTable;
+import org.egressgw.conntrack.ExpiryListener;
 import org.egressgw.conntrack.FlowKey;
 import org.egressgw.conntrack.TcpTracker;
+import org.egressgw.conntrack.TimeoutPolicy;
 import org.egressgw.control.policy.PolicyTable;
 import org.egressgw.encap.ArpResponder;
 import org.egressgw.encap.VxlanDecapsulator;
 import org.egressgw.encap.VxlanEncapsulator;
+import org.egressgw.nat.FragmentTracker;
+import org.egressgw.nat.IcmpErrorTranslator;
 import org.egressgw.nat.MssClamp;
 import org.egressgw.nat.PortAllocator;
 import org.egressgw.nat.SnatRewriter;
@@ -18,6 +24,7 @@ import org.egressgw.packet.Ethernet;
 import org.egressgw.packet.FlowHash;
 import org.egressgw.packet.Icmp;
 import org.egressgw.packet.Ipv4;
+import org.egressgw.packet.Ipv4Cidr;
 import org.egressgw.packet.PacketError;
 import org.egressgw.packet.Tcp;
 import org.egressgw.packet.Udp;
@@ -28,22 +35,35 @@ import org.egressgw.packet.Vxlan;
  *
  * <pre>
  * request: VXLAN payload → peer check → decap (VNI, inner MAC; ARP answered) → IPv4/L4 validate
- *          → conntrack (original tuple) or policy + port allocation + insert → MSS clamp → SNAT
- *          → egress write (TUN)
- * reply:   IPv4 from the egress side → validate → conntrack (reply tuple) → size check (ICMP
- *          fragmentation-needed) → MSS clamp → reverse SNAT → VXLAN encap → tunnel send to the
- *          node the flow came from
+ *          → conntrack (original tuple) or policy + port allocation + insert → TTL → MSS clamp
+ *          → SNAT → egress write (TUN)
+ * reply:   IPv4 from the egress side → validate → conntrack (reply tuple; for ICMP errors the
+ *          quoted packet's tuple) → size check (ICMP fragmentation-needed) → TTL → MSS clamp
+ *          → reverse SNAT → VXLAN encap → tunnel send to the node the flow came from
  * </pre>
  *
+ * <p>IPv4 fragments follow their first fragment by IP ID: the first carries the transport header
+ * and is translated like any packet, and the translation is remembered for the datagram; later
+ * fragments get the same address rewrite. A later fragment that arrives before its first is
+ * dropped ({@code fragment}).
+ *
  * <p>Threading: every method is called by the single datapath thread, which owns the connection
- * table, the port allocator and the counters. Nothing here allocates or throws per packet: every
- * packet is either forwarded or counted under exactly one {@link DropReason}.
+ * table, the port allocator, the fragment trackers and the counters. Nothing here allocates or
+ * throws per packet: every packet is either forwarded or counted under exactly one
+ * {@link DropReason}.
  */
 public final class Datapath {
     /** Where request packets (VXLAN payloads) start in a ring slot: room for an outer IP+UDP header in front. */
     public static final int REQUEST_OFFSET = 32;
     /** Where reply packets (inner IPv4) start in a ring slot: room for the whole encapsulation in front. */
     public static final int REPLY_OFFSET = 64;
+    /** How many entries a full table scans for an unreplied connection to evict. */
+    static final int EVICTION_SCAN = 64;
+    /** How long a fragmented datagram's translation is remembered. */
+    static final long FRAGMENT_TTL_MILLIS = 5_000;
+    static final int FRAGMENT_SLOTS = 4096;
+    /** How many of the busiest destinations are published for metrics (as Cilium: top 30). */
+    static final int BUSIEST = 30;
 
     private static final int ICMP_ERROR_HEADROOM = Ipv4.MIN_HEADER_LENGTH + Icmp.HEADER_LENGTH;
 
@@ -59,19 +79,29 @@ public final class Datapath {
     private final Counters reply;
     private final int[] peerNets;
     private final int[] peerMasks;
+    private final FragmentTracker requestFragments = new FragmentTracker(FRAGMENT_SLOTS, FRAGMENT_TTL_MILLIS);
+    private final FragmentTracker replyFragments = new FragmentTracker(FRAGMENT_SLOTS, FRAGMENT_TTL_MILLIS);
+    private final FragmentTracker.Result fragment = new FragmentTracker.Result();
+    private final IcmpErrorTranslator.Embedded embedded = new IcmpErrorTranslator.Embedded();
     /** Scratch for the quoted part of an ICMP error (IP header with options + 8 bytes). */
     private final UnsafeBuffer quote = new UnsafeBuffer(new byte[Ipv4.MAX_HEADER_LENGTH + 8]);
+    private final ExpiryListener releasePort = (t, e) -> releasePort(t, e);
     private volatile PolicyView policies;
-    private EgressIpStats egressStats;
+    private volatile NatStats natStats = NatStats.EMPTY;
     private DropObserver dropObserver;
+    private long now;
+    private int evictCursor;
     // the packet being handled, for the drop observer
     private long packetAddress;
     private int packetLength;
     private int packetPeer;
-    private int evictCursor;
+    // the transport header of the packet being handled
+    private int srcPort;
+    private int dstPort;
+    private int tcpFlags;
 
-    /** The policy table and its egress-IP statistics, swapped together on reload. */
-    public record PolicyView(PolicyTable table, EgressIpStats stats) {
+    /** The policy table the datapath consults for new connections; swapped whole on reload. */
+    public record PolicyView(PolicyTable table) {
     }
 
     public Datapath(DatapathSettings settings, ConnTable table, PolicyView policies, EgressSink egress,
@@ -79,7 +109,6 @@ public final class Datapath {
         this.settings = settings;
         this.table = table;
         this.policies = policies;
-        this.egressStats = policies.stats();
         this.egress = egress;
         this.tunnel = tunnel;
         this.request = request;
@@ -88,8 +117,8 @@ public final class Datapath {
         this.decap = new VxlanDecapsulator(settings.vni(), settings.gatewayMac());
         this.encap = new VxlanEncapsulator(settings.localIp(), settings.tunnelDstPort(), settings.vni(), settings.gatewayMac());
         this.arp = new ArpResponder(settings.overlayIp(), settings.gatewayMac(), settings.hasOverlayIp());
-        this.peerNets = settings.allowedPeers().stream().mapToInt(c -> c.network()).toArray();
-        this.peerMasks = settings.allowedPeers().stream().mapToInt(c -> org.egressgw.packet.Ipv4Cidr.mask(c.prefixLength())).toArray();
+        this.peerNets = settings.allowedPeers().stream().mapToInt(Ipv4Cidr::network).toArray();
+        this.peerMasks = settings.allowedPeers().stream().mapToInt(c -> Ipv4Cidr.mask(c.prefixLength())).toArray();
     }
 
     /** Installs a new policy table (control thread); takes effect for the next new connection. */
@@ -101,6 +130,11 @@ public final class Datapath {
         return policies;
     }
 
+    /** Installs the drop observer (before the datapath thread starts). */
+    public void dropObserver(DropObserver observer) {
+        this.dropObserver = observer;
+    }
+
     // ------------------------------------------------------------------ request path
 
     /**
@@ -108,7 +142,8 @@ public final class Datapath {
      *
      * @param off start of the VXLAN header in the slot
      */
-    public void onRequest(UnsafeBuffer b, long address, int off, int len, int peerIp, long now) {
+    public void onRequest(UnsafeBuffer b, long address, int off, int len, int peerIp, long nowMillis) {
+        now = nowMillis;
         packetAddress = address + off;
         packetLength = len;
         packetPeer = peerIp;
@@ -139,55 +174,30 @@ public final class Datapath {
             dropRequest(err);
             return;
         }
-        if (Ipv4.isFragment(b, ip)) {
-            dropRequest(DropReason.FRAGMENT);
-            return;
-        }
         int hl = Ipv4.headerLength(b, ip);
         int total = Ipv4.totalLength(b, ip);
-        int l4 = ip + hl;
-        int l4len = total - hl;
         int proto = Ipv4.protocol(b, ip);
-        int srcPort;
-        int dstPort;
-        int tcpFlags = 0;
-        switch (proto) {
-            case Ipv4.PROTO_TCP -> {
-                err = Tcp.check(b, l4, l4len);
-                srcPort = err == PacketError.NONE ? Tcp.srcPort(b, l4) : 0;
-                dstPort = err == PacketError.NONE ? Tcp.dstPort(b, l4) : 0;
-                tcpFlags = err == PacketError.NONE ? Tcp.flags(b, l4) : 0;
-            }
-            case Ipv4.PROTO_UDP -> {
-                err = Udp.check(b, l4, l4len);
-                srcPort = err == PacketError.NONE ? Udp.srcPort(b, l4) : 0;
-                dstPort = err == PacketError.NONE ? Udp.dstPort(b, l4) : 0;
-            }
-            case Ipv4.PROTO_ICMP -> {
-                err = Icmp.check(b, l4, l4len);
-                if (err == PacketError.NONE && Icmp.type(b, l4) != Icmp.TYPE_ECHO_REQUEST) {
-                    dropRequest(DropReason.UNSUPPORTED_ICMP);
-                    return;
-                }
-                srcPort = err == PacketError.NONE ? Icmp.identifier(b, l4) : 0;
-                dstPort = 0;
-            }
-            default -> {
-                dropRequest(DropReason.UNSUPPORTED_PROTOCOL);
+        int src = Ipv4.srcAddress(b, ip);
+        int dst = Ipv4.dstAddress(b, ip);
+        boolean firstFragment = false;
+        if (Ipv4.isFragment(b, ip)) {
+            if (Ipv4.fragmentOffset(b, ip) != 0) {
+                requestLaterFragment(b, address, ip, total, proto, src, dst);
                 return;
             }
+            firstFragment = true;
         }
+        int l4 = ip + hl;
+        err = parseTransport(b, l4, total - hl, proto, false, firstFragment);
         if (err != PacketError.NONE) {
             dropRequest(err);
             return;
         }
-        int src = Ipv4.srcAddress(b, ip);
-        int dst = Ipv4.dstAddress(b, ip);
         long hi = FlowKey.hi(src, dst);
         long lo = FlowKey.lo(proto, srcPort, dstPort, false);
         int e = table.lookup(hi, lo);
         if (e < 0) {
-            e = newConnection(b, eth, hi, lo, proto, src, dst, srcPort, dstPort, tcpFlags, peerIp, now);
+            e = newConnection(b, eth, hi, lo, proto, src, dst, peerIp);
             if (e < 0) {
                 return;
             }
@@ -212,17 +222,40 @@ public final class Datapath {
                 && MssClamp.clamp(b, l4, settings.mssClamp())) {
             request.increment(Counters.MSS_CLAMPED);
         }
-        SnatRewriter.rewriteSource(b, ip, l4, proto, FlowKey.dstIp(table.replyHi(e)), FlowKey.dstPort(table.replyLo(e)));
-        if (egress.write(address + ip, total) <= 0) {
+        int natIp = FlowKey.dstIp(table.replyHi(e));
+        if (firstFragment) {
+            requestFragments.record(src, dst, proto, Ipv4.identification(b, ip), natIp, 0, 0, 0, now);
+        }
+        SnatRewriter.rewriteSource(b, ip, l4, proto, natIp, FlowKey.dstPort(table.replyLo(e)));
+        writeEgress(address + ip, total);
+    }
+
+    /** A fragment after the first: it carries no ports, so it follows its first fragment's translation. */
+    private void requestLaterFragment(UnsafeBuffer b, long address, int ip, int total, int proto, int src, int dst) {
+        if (!requestFragments.lookup(src, dst, proto, Ipv4.identification(b, ip), now, fragment)) {
+            dropRequest(DropReason.FRAGMENT);
+            return;
+        }
+        if (Ipv4.ttl(b, ip) <= 1) {
+            // time exceeded is only ever sent for the first fragment (RFC 792)
+            dropRequest(DropReason.TTL_EXCEEDED);
+            return;
+        }
+        Ipv4.decrementTtl(b, ip);
+        FragmentTracker.rewriteSourceAddress(b, ip, fragment.newAddress);
+        writeEgress(address + ip, total);
+    }
+
+    private void writeEgress(long address, int length) {
+        if (egress.write(address, length) <= 0) {
             dropRequest(DropReason.TX_FAILED);
             return;
         }
         request.increment(Counters.TX_PACKETS);
-        request.add(Counters.TX_BYTES, total);
+        request.add(Counters.TX_BYTES, length);
     }
 
-    private int newConnection(MutableDirectBuffer b, int eth, long hi, long lo, int proto, int src, int dst,
-            int srcPort, int dstPort, int tcpFlags, int peerIp, long now) {
+    private int newConnection(MutableDirectBuffer b, int eth, long hi, long lo, int proto, int src, int dst, int peerIp) {
         int state;
         if (proto == Ipv4.PROTO_TCP) {
             if ((tcpFlags & Tcp.RST) != 0) {
@@ -235,13 +268,18 @@ public final class Datapath {
         } else {
             state = proto == Ipv4.PROTO_UDP ? ConnState.UDP_UNREPLIED : ConnState.ICMP;
         }
-        PolicyView view = policies;
-        int policy = view.table().lookup(src, dst);
+        PolicyTable policyTable = policies.table();
+        int policy = policyTable.lookup(src, dst);
         if (policy < 0) {
-            dropRequest(policy == PolicyTable.EXCLUDED ? DropReason.EXCLUDED_CIDR : DropReason.NO_POLICY);
+            dropRequest(switch (policy) {
+                case PolicyTable.EXCLUDED -> DropReason.EXCLUDED_CIDR;
+                case PolicyTable.NOT_SERVED_HERE -> DropReason.NOT_SERVED_HERE;
+                case PolicyTable.NO_EGRESS_IP -> DropReason.NO_EGRESS_IP;
+                default -> DropReason.NO_POLICY;
+            });
             return -1;
         }
-        int egressIp = view.table().egressIp(policy);
+        int egressIp = policyTable.egressIp(policy);
         int natPort = ports.allocate(table, proto, egressIp, dst, dstPort, srcPort);
         if (natPort == PortAllocator.EXHAUSTED) {
             dropRequest(DropReason.NAT_PORT_EXHAUSTED);
@@ -254,6 +292,7 @@ public final class Datapath {
             e = table.insert(hi, lo, replyHi, replyLo, now);
         }
         if (e < 0) {
+            ports.release(proto, egressIp, dst, dstPort, natPort);
             dropRequest(e == ConnTable.FULL ? DropReason.CONNTRACK_FULL : DropReason.NO_CONNECTION);
             return -1;
         }
@@ -261,14 +300,9 @@ public final class Datapath {
         table.policy(e, policy);
         table.vtep(e, peerIp);
         table.peerMac(e, Ethernet.srcMac(b, eth));
-        egressStats = view.stats();
-        egressStats.adjust(egressIp, 1);
         request.increment(Counters.CONN_CREATED);
         return e;
     }
-
-    /** How many entries a full table scans for an unreplied connection to evict. */
-    static final int EVICTION_SCAN = 64;
 
     /**
      * Early drop, as Linux's conntrack does when its table is full: look at up to
@@ -287,7 +321,7 @@ public final class Datapath {
             int st = table.state(e);
             if (st == ConnState.TCP_SYN_SENT || st == ConnState.UDP_UNREPLIED
                     || (st == ConnState.ICMP && table.packets(e, true) == 0)) {
-                expiryListener.onExpire(table, e);
+                releasePort(table, e);
                 table.remove(e);
                 request.increment(Counters.CONN_EVICTED);
                 return true;
@@ -301,30 +335,11 @@ public final class Datapath {
         if (r == ArpResponder.REPLIED) {
             int frame = ArpResponder.replyLength();
             int outer = encap.encapsulateFrame(b, eth, frame, peerIp, peerIp);
-            send(address + outer, frame + VxlanEncapsulator.FRAME_OVERHEAD, peerIp, request);
+            send(address + outer, frame + VxlanEncapsulator.FRAME_OVERHEAD, peerIp, false);
             request.increment(Counters.ARP_REPLIES);
         } else {
             dropRequest(r == ArpResponder.IGNORED ? DropReason.ARP_NOT_FOR_US : r);
         }
-    }
-
-    private void dropRequest(int reason) {
-        request.drop(reason);
-        if (dropObserver != null) {
-            dropObserver.onDrop(false, reason, packetAddress, packetLength, packetPeer);
-        }
-    }
-
-    private void dropReply(int reason) {
-        reply.drop(reason);
-        if (dropObserver != null) {
-            dropObserver.onDrop(true, reason, packetAddress, packetLength, 0);
-        }
-    }
-
-    /** Installs the drop observer (before the datapath thread starts). */
-    public void dropObserver(DropObserver observer) {
-        this.dropObserver = observer;
     }
 
     private boolean peerAllowed(int peerIp) {
@@ -343,7 +358,8 @@ public final class Datapath {
      *
      * @param ip start of the IPv4 header in the slot; at least {@link #REPLY_OFFSET}
      */
-    public void onReply(UnsafeBuffer b, long address, int ip, int len, long now) {
+    public void onReply(UnsafeBuffer b, long address, int ip, int len, long nowMillis) {
+        now = nowMillis;
         packetAddress = address + ip;
         packetLength = len;
         packetPeer = 0;
@@ -354,50 +370,31 @@ public final class Datapath {
             dropReply(err);
             return;
         }
-        if (Ipv4.isFragment(b, ip)) {
-            dropReply(DropReason.FRAGMENT);
-            return;
-        }
         int hl = Ipv4.headerLength(b, ip);
         int total = Ipv4.totalLength(b, ip);
-        int l4 = ip + hl;
-        int l4len = total - hl;
         int proto = Ipv4.protocol(b, ip);
-        int srcPort;
-        int dstPort;
-        int tcpFlags = 0;
-        switch (proto) {
-            case Ipv4.PROTO_TCP -> {
-                err = Tcp.check(b, l4, l4len);
-                srcPort = err == PacketError.NONE ? Tcp.srcPort(b, l4) : 0;
-                dstPort = err == PacketError.NONE ? Tcp.dstPort(b, l4) : 0;
-                tcpFlags = err == PacketError.NONE ? Tcp.flags(b, l4) : 0;
-            }
-            case Ipv4.PROTO_UDP -> {
-                err = Udp.check(b, l4, l4len);
-                srcPort = err == PacketError.NONE ? Udp.srcPort(b, l4) : 0;
-                dstPort = err == PacketError.NONE ? Udp.dstPort(b, l4) : 0;
-            }
-            case Ipv4.PROTO_ICMP -> {
-                err = Icmp.check(b, l4, l4len);
-                if (err == PacketError.NONE && Icmp.type(b, l4) != Icmp.TYPE_ECHO_REPLY) {
-                    dropReply(DropReason.UNSUPPORTED_ICMP);
-                    return;
-                }
-                srcPort = 0;
-                dstPort = err == PacketError.NONE ? Icmp.identifier(b, l4) : 0;
-            }
-            default -> {
-                dropReply(DropReason.UNSUPPORTED_PROTOCOL);
+        int src = Ipv4.srcAddress(b, ip);
+        int dst = Ipv4.dstAddress(b, ip);
+        boolean firstFragment = false;
+        if (Ipv4.isFragment(b, ip)) {
+            if (Ipv4.fragmentOffset(b, ip) != 0) {
+                replyLaterFragment(b, address, ip, total, proto, src, dst);
                 return;
             }
+            firstFragment = true;
         }
+        int l4 = ip + hl;
+        if (proto == Ipv4.PROTO_ICMP && !firstFragment && total - hl >= Icmp.HEADER_LENGTH
+                && Icmp.isError(Icmp.type(b, l4))) {
+            replyIcmpError(b, address, ip, total);
+            return;
+        }
+        err = parseTransport(b, l4, total - hl, proto, true, firstFragment);
         if (err != PacketError.NONE) {
             dropReply(err);
             return;
         }
-        int src = Ipv4.srcAddress(b, ip);
-        int e = table.lookup(FlowKey.hi(src, Ipv4.dstAddress(b, ip)), FlowKey.lo(proto, srcPort, dstPort, true));
+        int e = table.lookup(FlowKey.hi(src, dst), FlowKey.lo(proto, srcPort, dstPort, true));
         if (e < 0) {
             dropReply(DropReason.NO_CONNECTION);
             return;
@@ -428,21 +425,80 @@ public final class Datapath {
                 && MssClamp.clamp(b, l4, settings.mssClamp())) {
             reply.increment(Counters.MSS_CLAMPED);
         }
-        long origHi = table.origHi(e);
-        int podIp = FlowKey.srcIp(origHi);
+        int podIp = FlowKey.srcIp(table.origHi(e));
         int podPort = FlowKey.srcPort(table.origLo(e));
-        SnatRewriter.rewriteDestination(b, ip, l4, proto, podIp, podPort);
         int vtep = table.vtep(e);
-        int outer = encap.encapsulate(b, ip, total, vtep, table.peerMac(e),
-                FlowHash.hash(podIp, src, podPort, srcPort, proto));
-        send(address + outer, total + VxlanEncapsulator.OVERHEAD, vtep, reply);
+        long peerMac = table.peerMac(e);
+        int hash = FlowHash.hash(podIp, src, podPort, srcPort, proto);
+        if (firstFragment) {
+            replyFragments.record(src, dst, proto, Ipv4.identification(b, ip), podIp, vtep, peerMac, hash, now);
+        }
+        SnatRewriter.rewriteDestination(b, ip, l4, proto, podIp, podPort);
+        int outer = encap.encapsulate(b, ip, total, vtep, peerMac, hash);
+        send(address + outer, total + VxlanEncapsulator.OVERHEAD, vtep, true);
+    }
+
+    private void replyLaterFragment(UnsafeBuffer b, long address, int ip, int total, int proto, int src, int dst) {
+        if (!replyFragments.lookup(src, dst, proto, Ipv4.identification(b, ip), now, fragment)) {
+            dropReply(DropReason.FRAGMENT);
+            return;
+        }
+        if (total > settings.innerMtu()) {
+            dropReply(DropReason.TOO_BIG);
+            return;
+        }
+        if (Ipv4.ttl(b, ip) <= 1) {
+            dropReply(DropReason.TTL_EXCEEDED);
+            return;
+        }
+        Ipv4.decrementTtl(b, ip);
+        FragmentTracker.rewriteDestinationAddress(b, ip, fragment.newAddress);
+        int outer = encap.encapsulate(b, ip, total, fragment.vtep, fragment.peerMac, fragment.flowHash);
+        send(address + outer, total + VxlanEncapsulator.OVERHEAD, fragment.vtep, true);
+    }
+
+    /**
+     * An ICMP error from outside about a translated flow (RFC 5508): the quoted packet identifies
+     * the connection; the error is translated back — outer destination, quoted source address and
+     * port, every checksum — and tunnelled to the pod, so path-MTU discovery and traceroute work
+     * through the gateway. Errors do not refresh the connection.
+     */
+    private void replyIcmpError(UnsafeBuffer b, long address, int ip, int total) {
+        int r = IcmpErrorTranslator.parse(b, ip, total, embedded);
+        if (r != IcmpErrorTranslator.OK) {
+            dropReply(r == IcmpErrorTranslator.UNTRANSLATED_TYPE || r == IcmpErrorTranslator.NOT_AN_ERROR
+                    ? DropReason.UNSUPPORTED_ICMP : DropReason.ICMP_ERROR_INVALID);
+            return;
+        }
+        int e = table.lookup(embedded.replyHi, embedded.replyLo);
+        if (e < 0) {
+            dropReply(DropReason.NO_CONNECTION);
+            return;
+        }
+        if (total > settings.innerMtu()) {
+            dropReply(DropReason.TOO_BIG);
+            return;
+        }
+        if (Ipv4.ttl(b, ip) <= 1) {
+            // never an ICMP error about an ICMP error
+            dropReply(DropReason.TTL_EXCEEDED);
+            return;
+        }
+        Ipv4.decrementTtl(b, ip);
+        int podIp = FlowKey.srcIp(table.origHi(e));
+        IcmpErrorTranslator.translate(b, ip, total, embedded, podIp, FlowKey.srcPort(table.origLo(e)));
+        int vtep = table.vtep(e);
+        int outer = encap.encapsulate(b, ip, total, vtep, table.peerMac(e), podIp);
+        send(address + outer, total + VxlanEncapsulator.OVERHEAD, vtep, true);
+        reply.increment(Counters.ICMP_ERRORS_TRANSLATED);
     }
 
     /**
      * A reply that cannot fit in the tunnel. With DF set, answer the sender with ICMP
      * fragmentation-needed carrying the tunnel's inner MTU (RFC 1191), built in the slot's headroom
-     * in front of the quoted packet and sent out of the egress side; without DF, drop it (TCP never
-     * gets here because SYNs are MSS-clamped).
+     * in front of the quoted packet and sent out of the egress side; without DF, drop it. (With the
+     * egress IP routed to the TUN device, the kernel already does both before the gateway sees the
+     * packet, since the TUN device's MTU is the inner MTU; this covers packets redirected to it.)
      */
     private void tooBig(UnsafeBuffer b, long address, int ip, int hl, int total) {
         dropReply(DropReason.TOO_BIG);
@@ -464,6 +520,9 @@ public final class Datapath {
      */
     private void replyTtlExceeded(UnsafeBuffer b, long address, int ip, int hl, int total) {
         dropReply(DropReason.TTL_EXCEEDED);
+        if (Ipv4.fragmentOffset(b, ip) != 0) {
+            return;
+        }
         int quoted = Math.min(total, hl + 8);
         int out = ip - ICMP_ERROR_HEADROOM;
         writeIcmpError(b, out, Icmp.TYPE_TIME_EXCEEDED, 0, 0, Ipv4.dstAddress(b, ip), Ipv4.srcAddress(b, ip), quoted);
@@ -488,7 +547,7 @@ public final class Datapath {
         writeIcmpError(b, out, Icmp.TYPE_TIME_EXCEEDED, 0, 0, self, pod, quoted);
         int len = ICMP_ERROR_HEADROOM + quoted;
         int outer = encap.encapsulate(b, out, len, peerIp, peerMac, pod);
-        send(address + outer, len + VxlanEncapsulator.OVERHEAD, peerIp, request);
+        send(address + outer, len + VxlanEncapsulator.OVERHEAD, peerIp, false);
         request.increment(Counters.ICMP_ERRORS_SENT);
     }
 
@@ -515,11 +574,63 @@ public final class Datapath {
         Icmp.checksum(b, icmp, Checksum.finish(Checksum.sum(b, icmp, Icmp.HEADER_LENGTH + quoted, 0)));
     }
 
-    private void send(long address, int length, int dstIp, Counters counters) {
+    // ------------------------------------------------------------------ shared
+
+    /**
+     * Validates the transport header and leaves its ports (for ICMP echo: the identifier as the
+     * pod-side port) and TCP flags in fields. A first fragment holds only the start of its
+     * datagram, so its UDP length is not compared with what is present.
+     */
+    private int parseTransport(UnsafeBuffer b, int l4, int l4len, int proto, boolean replyDirection, boolean firstFragment) {
+        tcpFlags = 0;
+        switch (proto) {
+            case Ipv4.PROTO_TCP -> {
+                int err = Tcp.check(b, l4, l4len);
+                if (err != PacketError.NONE) {
+                    return err;
+                }
+                srcPort = Tcp.srcPort(b, l4);
+                dstPort = Tcp.dstPort(b, l4);
+                tcpFlags = Tcp.flags(b, l4);
+                return PacketError.NONE;
+            }
+            case Ipv4.PROTO_UDP -> {
+                int err = firstFragment
+                        ? (l4len < Udp.HEADER_LENGTH ? PacketError.UDP_TRUNCATED
+                                : Udp.length(b, l4) < Udp.HEADER_LENGTH ? PacketError.UDP_BAD_LENGTH : PacketError.NONE)
+                        : Udp.check(b, l4, l4len);
+                if (err != PacketError.NONE) {
+                    return err;
+                }
+                srcPort = Udp.srcPort(b, l4);
+                dstPort = Udp.dstPort(b, l4);
+                return PacketError.NONE;
+            }
+            case Ipv4.PROTO_ICMP -> {
+                int err = Icmp.check(b, l4, l4len);
+                if (err != PacketError.NONE) {
+                    return err;
+                }
+                int expected = replyDirection ? Icmp.TYPE_ECHO_REPLY : Icmp.TYPE_ECHO_REQUEST;
+                if (Icmp.type(b, l4) != expected) {
+                    return DropReason.UNSUPPORTED_ICMP;
+                }
+                srcPort = replyDirection ? 0 : Icmp.identifier(b, l4);
+                dstPort = replyDirection ? Icmp.identifier(b, l4) : 0;
+                return PacketError.NONE;
+            }
+            default -> {
+                return DropReason.UNSUPPORTED_PROTOCOL;
+            }
+        }
+    }
+
+    private void send(long address, int length, int dstIp, boolean replyDirection) {
+        Counters counters = replyDirection ? reply : request;
         if (!tunnel.add(address, length, dstIp)) {
             tunnel.flush();
             if (!tunnel.add(address, length, dstIp)) {
-                if (counters == reply) {
+                if (replyDirection) {
                     dropReply(DropReason.TX_FAILED);
                 } else {
                     dropRequest(DropReason.TX_FAILED);
@@ -531,6 +642,20 @@ public final class Datapath {
         counters.add(Counters.TX_BYTES, length);
     }
 
+    private void dropRequest(int reason) {
+        request.drop(reason);
+        if (dropObserver != null) {
+            dropObserver.onDrop(false, reason, packetAddress, packetLength, packetPeer);
+        }
+    }
+
+    private void dropReply(int reason) {
+        reply.drop(reason);
+        if (dropObserver != null) {
+            dropObserver.onDrop(true, reason, packetAddress, packetLength, 0);
+        }
+    }
+
     /** Sends what the batch queued; called at the end of every ring batch. */
     public void flush() {
         tunnel.flush();
@@ -539,18 +664,59 @@ public final class Datapath {
     // ------------------------------------------------------------------ housekeeping
 
     /**
-     * Removes idle connections, visiting at most {@code maxVisits} entries, and returns their ports.
+     * Removes idle connections, visiting at most {@code maxVisits} entries, returns their ports,
+     * and forgets stale fragment translations.
      */
-    public int expire(long now, int maxVisits, org.egressgw.conntrack.TimeoutPolicy timeouts) {
-        int removed = table.expire(now, maxVisits, timeouts, expiryListener);
+    public int expire(long nowMillis, int maxVisits, TimeoutPolicy timeouts) {
+        int removed = table.expire(nowMillis, maxVisits, timeouts, releasePort);
         if (removed > 0) {
             request.add(Counters.CONN_EXPIRED, removed);
         }
+        requestFragments.expire(nowMillis);
+        replyFragments.expire(nowMillis);
         return removed;
     }
 
-    private final org.egressgw.conntrack.ExpiryListener expiryListener =
-            (t, e) -> egressStats.adjust(FlowKey.dstIp(t.replyHi(e)), -1);
+    private void releasePort(ConnTable t, int e) {
+        long rh = t.replyHi(e);
+        long rl = t.replyLo(e);
+        ports.release(FlowKey.protocol(rl), FlowKey.dstIp(rh), FlowKey.srcIp(rh), FlowKey.srcPort(rl), FlowKey.dstPort(rl));
+    }
+
+    /**
+     * Publishes NAT port usage for metrics: ports in use per egress IP (those of the current
+     * policies, and any still holding ports) and the busiest destinations. Owner thread, about
+     * once a second; it allocates, off the per-packet path.
+     */
+    public void publishStats() {
+        PolicyTable t = policies.table();
+        List<Integer> ips = new ArrayList<>();
+        for (int p = 0; p < t.policyCount(); p++) {
+            if (!ips.contains(t.egressIp(p))) {
+                ips.add(t.egressIp(p));
+            }
+        }
+        NatStats old = natStats;
+        for (int i = 0; i < old.egressIps().length; i++) {
+            if (!ips.contains(old.egressIps()[i]) && ports.inUse(old.egressIps()[i]) > 0) {
+                ips.add(old.egressIps()[i]);
+            }
+        }
+        int[] egressIps = ips.stream().mapToInt(Integer::intValue).toArray();
+        long[] inUse = new long[egressIps.length];
+        for (int i = 0; i < egressIps.length; i++) {
+            inUse[i] = ports.inUse(egressIps[i]);
+        }
+        List<NatStats.Destination> busiest = new ArrayList<>();
+        ports.busiest(BUSIEST, (egressIp, protocol, remoteIp, remotePort, used, capacity) ->
+                busiest.add(new NatStats.Destination(egressIp, protocol, remoteIp, remotePort, used, capacity)));
+        natStats = new NatStats(egressIps, inUse, List.copyOf(busiest));
+    }
+
+    /** The last published NAT statistics (any thread). */
+    public NatStats natStats() {
+        return natStats;
+    }
 
     public ConnTable table() {
         return table;

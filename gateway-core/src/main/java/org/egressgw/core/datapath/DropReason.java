@@ -51,8 +51,16 @@ public final class DropReason {
     /** TTL expired at the gateway (an ICMP time exceeded was sent back, as a router does). */
     public static final int TTL_EXCEEDED = BASE + 18;
 
+    /** The pod's best-matching policy is served by another gateway (or pinned to one): not ours to translate. */
+    public static final int NOT_SERVED_HERE = BASE + 19;
+    /** An ICMP error whose quoted packet is malformed, fragmented or not one the gateway sent. */
+    public static final int ICMP_ERROR_INVALID = BASE + 20;
+
+    /** The pod's policy has no usable egress IP on this gateway (its interface has no IPv4 address). */
+    public static final int NO_EGRESS_IP = BASE + 21;
+
     /** Number of reasons. */
-    public static final int COUNT = BASE + 19;
+    public static final int COUNT = BASE + 22;
 
     private static final String[] NAMES = new String[COUNT];
 
@@ -63,7 +71,8 @@ public final class DropReason {
         String[] own = {"peer_not_allowed", "wrong_vni", "not_our_mac", "arp_not_for_us", "unsupported_ethertype",
             "fragment", "unsupported_protocol", "unsupported_icmp", "no_policy", "excluded_cidr",
             "nat_port_exhausted", "conntrack_full", "no_connection", "too_big", "ring_full", "oversize", "tx_failed",
-            "tcp_invalid", "ttl_exceeded"};
+            "tcp_invalid", "ttl_exceeded", "not_served_here", "icmp_error_invalid",
+            "no_egress_ip"};
         System.arraycopy(own, 0, NAMES, BASE, own.length);
     }
 

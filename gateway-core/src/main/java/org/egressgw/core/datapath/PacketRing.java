@@ -15,18 +15,16 @@ public final class PacketRing {
     private final RingBuffer<PacketEvent> ring;
     private final EventPoller<PacketEvent> poller;
     private final int slotSize;
-    // kept so the slab outlives every UnsafeBuffer that points into it
     private final ByteBuffer slab;
 
     public PacketRing(int size, int slotSize) {
         this.slotSize = slotSize;
         this.slab = ByteBuffer.allocateDirect(Math.multiplyExact(size, slotSize));
-        long base = new UnsafeBuffer(slab).addressOffset();
         int[] next = {0};
-        this.ring = RingBuffer.createSingleProducer(() -> {
-            UnsafeBuffer b = new UnsafeBuffer(base + (long) next[0]++ * slotSize, slotSize);
-            return new PacketEvent(b);
-        }, size, new YieldingWaitStrategy());
+        // each slot wraps the slab itself (not a bare address), so the slab stays reachable — and
+        // its native memory alive — for as long as any slot is, whatever happens to this object
+        this.ring = RingBuffer.createSingleProducer(() -> new PacketEvent(new UnsafeBuffer(slab, next[0]++ * slotSize, slotSize)),
+                size, new YieldingWaitStrategy());
         this.poller = ring.newPoller();
         ring.addGatingSequences(poller.getSequence());
     }

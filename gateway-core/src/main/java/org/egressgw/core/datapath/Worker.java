@@ -13,6 +13,7 @@ import org.egressgw.conntrack.TimeoutPolicy;
  */
 public final class Worker implements Runnable {
     private static final long EXPIRY_INTERVAL_MILLIS = 100;
+    private static final long STATS_INTERVAL_MILLIS = 1000;
 
     private final Datapath datapath;
     private final EventPoller<PacketEvent> requests;
@@ -25,6 +26,7 @@ public final class Worker implements Runnable {
     private volatile boolean started;
     private long now;
     private long nextExpiry;
+    private long nextStats;
     private int handled;
 
     private final EventPoller.Handler<PacketEvent> requestHandler = (ev, seq, endOfBatch) -> {
@@ -98,6 +100,10 @@ public final class Worker implements Runnable {
         if (now >= nextExpiry) {
             work += datapath.expire(now, expiryVisits, timeouts);
             nextExpiry = now + EXPIRY_INTERVAL_MILLIS;
+        }
+        if (now >= nextStats) {
+            datapath.publishStats();
+            nextStats = now + STATS_INTERVAL_MILLIS;
         }
         return work;
     }

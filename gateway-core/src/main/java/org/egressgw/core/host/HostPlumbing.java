@@ -74,6 +74,13 @@ public final class HostPlumbing implements AutoCloseable {
                     "match", "u8", "0", "0xff", "at", "20", "match", "u16", hex(block[0]), hex(block[1]), "at", "24",
                     "action", "mirred", "egress", "redirect", "dev", device));
         }
+        // ICMP errors about translated flows (destination unreachable, time exceeded, parameter problem)
+        for (String type : new String[] {"3", "11", "12"}) {
+            run(List.of("tc", "filter", "add", "dev", egressInterface, "ingress", "pref", Integer.toString(TC_PREF),
+                    "protocol", "ip", "u32", "match", "ip", "dst", ip + "/32", "match", "ip", "protocol", "1", "0xff",
+                    "match", "u8", type, "0xff", "at", "20",
+                    "action", "mirred", "egress", "redirect", "dev", device));
+        }
         undo.push(List.of("tc", "filter", "del", "dev", egressInterface, "ingress", "pref", Integer.toString(TC_PREF)));
     }
 

@@ -82,7 +82,7 @@ class DatapathTest {
                 return 0;
             }
         };
-        dp = new Datapath(s, table, new Datapath.PolicyView(pb.build(), new EgressIpStats(new int[] {EGRESS_IP})),
+        dp = new Datapath(s, table, new Datapath.PolicyView(pb.build()),
                 egress, tunnel, request, reply);
     }
 
@@ -254,7 +254,7 @@ class DatapathTest {
         assertEquals(1, drops(request, DropReason.NO_CONNECTION), "a stray RST opens nothing");
         len = fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 40000, 80, 100, true));
         int ip = Datapath.REQUEST_OFFSET + 22;
-        Ipv4.flagsAndFragment(slot, ip, Ipv4.FLAG_MF);
+        Ipv4.flagsAndFragment(slot, ip, Ipv4.FLAG_MF | 100); // a later fragment whose first never came
         Ipv4.updateHeaderChecksum(slot, ip);
         request(len, NODE);
         assertEquals(1, drops(request, DropReason.FRAGMENT));
@@ -401,6 +401,168 @@ class DatapathTest {
         assertEquals(SERVER, Ipv4.dstAddress(icmp, 0));
         assertEquals(Icmp.TYPE_TIME_EXCEEDED, Icmp.type(icmp, 20));
         assertValidIpv4(icmp, 0);
+    }
+
+    // -------------------------------------------------------------- ICMP errors, fragments, port reuse
+
+    /** Writes an ICMP error from {@code from} to {@code to} quoting {@code quoted} at {@code off}; returns its length. */
+    static int icmpError(UnsafeBuffer b, int off, int from, int to, int type, int code, byte[] quoted, int quoteLen) {
+        int total = 28 + quoteLen;
+        Ipv4.versionAndHeaderLength(b, off, 20);
+        Ipv4.tos(b, off, 0);
+        Ipv4.totalLength(b, off, total);
+        Ipv4.identification(b, off, 7);
+        Ipv4.flagsAndFragment(b, off, 0);
+        Ipv4.ttl(b, off, 64);
+        Ipv4.protocol(b, off, Ipv4.PROTO_ICMP);
+        Ipv4.srcAddress(b, off, from);
+        Ipv4.dstAddress(b, off, to);
+        Ipv4.updateHeaderChecksum(b, off);
+        Icmp.type(b, off + 20, type);
+        Icmp.code(b, off + 20, code);
+        b.putInt(off + 24, 0);
+        b.putBytes(off + 28, quoted, 0, quoteLen);
+        Icmp.checksum(b, off + 20, 0);
+        Icmp.checksum(b, off + 20, Checksum.finish(Checksum.sum(b, off + 20, 8 + quoteLen, 0)));
+        return total;
+    }
+
+    @Test
+    void icmpErrorFromOutsideIsTranslatedBackToThePod() {
+        request(fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 1234, 53, 20, true)), NODE);
+        byte[] sent = egressOut.get(0);
+        int nat = Udp.srcPort(wrap(sent), 20);
+        int len = icmpError(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_DEST_UNREACHABLE, 3, sent, 28);
+        reply(len);
+        assertEquals(1, tunnelOut.size(), "translated error tunnelled to the pod's node");
+        UnsafeBuffer t = wrap(tunnelOut.get(0));
+        int ip = 50;
+        assertEquals(POD1, Ipv4.dstAddress(t, ip));
+        assertEquals(SERVER, Ipv4.srcAddress(t, ip));
+        assertEquals(POD1, Ipv4.srcAddress(t, ip + 28), "quoted source is the pod again");
+        assertEquals(1234, Udp.srcPort(t, ip + 48), "quoted port is the pod's (was " + nat + ")");
+        assertTrue(Checksum.verifyIpv4Header(t, ip, 20));
+        assertTrue(Checksum.verifyIpv4Header(t, ip + 28, 20), "quoted header checksum fixed");
+        assertValidIpv4(t, ip);
+        assertEquals(1, reply.get(Counters.ICMP_ERRORS_TRANSLATED));
+        // an error quoting a flow the gateway never had is dropped
+        byte[] other = sent.clone();
+        wrap(other).putShort(20, (short) 999);
+        reply(icmpError(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_TIME_EXCEEDED, 0, other, 28));
+        assertEquals(1, drops(reply, DropReason.NO_CONNECTION));
+    }
+
+    /** Splits the IPv4 packet in {@code packet} into fragments of at most {@code chunk} payload bytes. */
+    static List<byte[]> fragments(byte[] packet, int chunk) {
+        UnsafeBuffer p = wrap(packet);
+        int total = Ipv4.totalLength(p, 0);
+        List<byte[]> out = new ArrayList<>();
+        for (int off = 20; off < total; off += chunk) {
+            int n = Math.min(chunk, total - off);
+            byte[] f = new byte[20 + n];
+            System.arraycopy(packet, 0, f, 0, 20);
+            System.arraycopy(packet, off, f, 20, n);
+            UnsafeBuffer fb = wrap(f);
+            Ipv4.totalLength(fb, 0, 20 + n);
+            Ipv4.flagsAndFragment(fb, 0, (off + n < total ? Ipv4.FLAG_MF : 0) | ((off - 20) / 8));
+            Ipv4.updateHeaderChecksum(fb, 0);
+            out.add(f);
+        }
+        return out;
+    }
+
+    @Test
+    void fragmentsFollowTheirFirstFragmentBothWays() {
+        UnsafeBuffer tmp = new UnsafeBuffer(new byte[4000]);
+        int len = FrameBuilder.udp(tmp, 0, POD1, SERVER, 40000, 53, 2000, true);
+        Ipv4.flagsAndFragment(tmp, 0, 0);
+        Ipv4.updateHeaderChecksum(tmp, 0);
+        byte[] whole = new byte[len];
+        tmp.getBytes(0, whole);
+        List<byte[]> frags = fragments(whole, 1000);
+        assertEquals(3, frags.size());
+        // a later fragment before its first: nothing to follow yet
+        request(fromNode(ip -> { slot.putBytes(ip, frags.get(1)); return frags.get(1).length; }), NODE);
+        assertEquals(1, drops(request, DropReason.FRAGMENT));
+        for (byte[] f : frags) {
+            request(fromNode(ip -> { slot.putBytes(ip, f); return f.length; }), NODE);
+        }
+        assertEquals(3, egressOut.size());
+        byte[] reassembled = new byte[len];
+        System.arraycopy(egressOut.get(0), 0, reassembled, 0, 20);
+        int at = 20;
+        for (byte[] f : egressOut) {
+            UnsafeBuffer fb = wrap(f);
+            assertEquals(EGRESS_IP, Ipv4.srcAddress(fb, 0));
+            assertTrue(Checksum.verifyIpv4Header(fb, 0, 20));
+            System.arraycopy(f, 20, reassembled, at, f.length - 20);
+            at += f.length - 20;
+        }
+        UnsafeBuffer r = wrap(reassembled);
+        assertTrue(Checksum.verifyTransport(r, 20, len - 20, EGRESS_IP, SERVER, Ipv4.PROTO_UDP),
+                "the first fragment's checksum fix covers the whole datagram");
+        int nat = Udp.srcPort(r, 20);
+
+        // and a fragmented reply
+        len = FrameBuilder.udp(tmp, 0, SERVER, EGRESS_IP, 53, nat, 2000, true);
+        Ipv4.flagsAndFragment(tmp, 0, 0);
+        Ipv4.updateHeaderChecksum(tmp, 0);
+        whole = new byte[len];
+        tmp.getBytes(0, whole);
+        for (byte[] f : fragments(whole, 1000)) {
+            slot.putBytes(Datapath.REPLY_OFFSET, f);
+            reply(f.length);
+        }
+        assertEquals(3, tunnelOut.size());
+        for (int i = 0; i < 3; i++) {
+            UnsafeBuffer t = wrap(tunnelOut.get(i));
+            assertEquals(NODE, Ipv4.dstAddress(t, 0));
+            assertEquals(POD1, Ipv4.dstAddress(t, 50));
+            assertTrue(Checksum.verifyIpv4Header(t, 50, 20));
+        }
+        assertEquals(40000, Udp.dstPort(wrap(tunnelOut.get(0)), 70));
+    }
+
+    @Test
+    void expiredConnectionsGiveTheirPortsBack() {
+        table.close();
+        table = new ConnTable(1024);
+        DatapathSettings s = new DatapathSettings(GW_UNDERLAY, 8472, VNI, GW_MAC, OVERLAY, true,
+                List.of(Ipv4Cidr.parse("198.51.100.0/24")), 1450, 1410, 40000, 40001, 32);
+        PolicyTable.Builder pb = new PolicyTable.Builder();
+        pb.addRule(POD1, Ipv4Cidr.parse("203.0.113.0/24"), pb.addPolicy("p", EGRESS_IP));
+        dp = new Datapath(s, table, new Datapath.PolicyView(pb.build()), (a, l) -> l, tunnelSinkNoop(), request, reply);
+        for (int port = 1000; port < 1003; port++) {
+            int p = port;
+            dp.onRequest(slot, slot.addressOffset(), Datapath.REQUEST_OFFSET,
+                    fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, p, 53, 8, true)), NODE, 1_000);
+        }
+        assertEquals(2, table.size(), "two ports in the range");
+        assertEquals(1, drops(request, DropReason.NAT_PORT_EXHAUSTED));
+        dp.publishStats();
+        assertEquals(2, dp.natStats().inUse()[0]);
+        assertEquals(100.0, dp.natStats().busiest().get(0).saturationPercent());
+        dp.expire(1_000 + 60_001, 4096, org.egressgw.conntrack.Timeouts.defaults());
+        assertEquals(0, table.size());
+        dp.publishStats();
+        assertEquals(0, dp.natStats().inUse()[0]);
+        dp.onRequest(slot, slot.addressOffset(), Datapath.REQUEST_OFFSET,
+                fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 1003, 53, 8, true)), NODE, 70_000);
+        assertEquals(1, table.size(), "a port is free again");
+    }
+
+    static TunnelSink tunnelSinkNoop() {
+        return new TunnelSink() {
+            @Override
+            public boolean add(long address, int length, int dstIp) {
+                return true;
+            }
+
+            @Override
+            public int flush() {
+                return 0;
+            }
+        };
     }
 
     // -------------------------------------------------------------- hostile input

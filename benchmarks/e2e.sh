@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# End-to-end benchmark in network namespaces: the Linux kernel as gateway (a) vs the Java gateway (b),
+# same traffic in one run; prints each figure and b/a. Needs root and the packages from
+# scripts/install-deps.sh (iperf3, python3, iputils-ping, iptables, curl).
+#   benchmarks/e2e.sh            full (~4 min)
+#   benchmarks/e2e.sh --short    ~2 min
+# The report (and a log of every step) is also written to benchmarks/target/e2e.txt.
+# Raw tool output and the gateway log go to benchmarks/target/e2e-raw/.
+# Rebuilds when any main source is newer than the jar (EGW_NO_BUILD=1: only when missing).
+set -euo pipefail
+HERE="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+JAR="$HERE/target/benchmarks.jar"
+
+args=()
+for a in "$@"; do
+  case "$a" in
+    --short) args+=(--short) ;;
+    --full) ;;
+    *) echo "usage: $0 [--short]" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "e2e: needs root (network namespaces, TUN, iptables)" >&2
+  exit 1
+fi
+for tool in iperf3 ping iptables ip ss curl /usr/bin/python3; do
+  command -v "$tool" >/dev/null || { echo "e2e: $tool missing; run scripts/install-deps.sh" >&2; exit 1; }
+done
+
+needs_build() {
+  [[ ! -f "$JAR" || ! -f "$ROOT/gateway-core/target/gateway-core.jar" ]] && return 0
+  [[ -n "${EGW_NO_BUILD:-}" ]] && return 1
+  # any main source or pom of the reactor newer than the jar
+  [[ -n "$(find "$ROOT" -path '*/target' -prune -o \( -path '*/src/main/*' -o -name pom.xml \) -type f -newer "$JAR" -print -quit)" ]]
+}
+if needs_build; then
+  echo "e2e: building" >&2
+  (cd "$ROOT" && mvn -B -q -DskipTests -DskipITs package -pl benchmarks -am)
+fi
+
+mkdir -p "$HERE/target/e2e-raw"
+# the gateway inherits the working directory: keep JVM crash reports out of the source tree
+cd "$HERE/target"
+export EGW_JAVA_OPTS="${EGW_JAVA_OPTS:--Xms128m -Xmx512m} -XX:ErrorFile=$HERE/target/e2e-raw/hs_err_pid%p.log"
+exec java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -cp "$JAR" org.egressgw.benchmarks.EndToEnd \
+  --repo "$ROOT" --out "$HERE/target/e2e.txt" --raw "$HERE/target/e2e-raw" "${args[@]}"

@@ -1,0 +1,410 @@
+package org.egressgw.benchmarks;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.egressgw.testbed.ExecResult;
+import org.egressgw.testbed.Topology;
+import org.egressgw.testbed.TopologyOptions;
+
+/**
+ * End-to-end benchmark in the namespace topology: the same traffic through (a) the Linux kernel
+ * doing the gateway's job (VXLAN device + iptables SNAT) and (b) the Java gateway
+ * ({@code bin/egress-gateway run}), in one run, printing each figure and the ratio b/a.
+ *
+ * <p>Measured from pod1 to 203.0.113.5 (inside the policy's destination CIDR):
+ * <ul>
+ *   <li>TCP throughput, iperf3, 1 and 4 streams (receiver's figure);</li>
+ *   <li>small-UDP packet rate: iperf3 {@code -u -b 0} with 64-byte IPv4 packets (36-byte payload),
+ *       packets the server received per second;</li>
+ *   <li>new flows per second: {@code new_flows.py} sends 64-byte UDP packets from a raw socket, each
+ *       with a (source port, destination port) pair not used before, as fast as it can; the server
+ *       counts them with an iptables rule (so no listener is the bottleneck). Received ÷ sending time.
+ *       The number of flows is capped below the kernels' conntrack limit (node-a tracks them too);</li>
+ *   <li>ping RTT every 10 ms: average and 99th percentile of the per-packet times.</li>
+ * </ul>
+ * Usage: {@code EndToEnd [--short] [--repo DIR] [--out FILE]}; needs root, iperf3, python3, ping,
+ * iptables, and the gateway built ({@code gateway-core/target/gateway-core.jar}). Every namespace is
+ * removed at the end ({@link Topology#close()}), also on failure.
+ */
+public final class EndToEnd {
+    private static final String SERVER = Topology.SERVER_IP;
+    private static final int IPERF_PORT = 5201;
+    private static final int FLOW_PORT_BASE = 20000;
+    private static final int FLOW_PORTS = 8;
+    private static final int SMALL_UDP_PAYLOAD = 36;
+
+    private final boolean shortMode;
+    private final Path repo;
+    private final int seconds;
+    private final int pings;
+    private final int flows;
+    private final StringBuilder log = new StringBuilder();
+    private Path rawDir;
+    private String only;
+    private String label = "";
+    private Process gatewayProcess;
+
+    private EndToEnd(boolean shortMode, Path repo) {
+        this.shortMode = shortMode;
+        this.repo = repo;
+        this.seconds = shortMode ? 4 : 10;
+        this.pings = shortMode ? 300 : 1000;
+        this.flows = shortMode ? 100_000 : 200_000;
+    }
+
+    /** One metric's result in one mode; NaN when it could not be measured. */
+    private record Figure(String name, String unit, boolean higherIsBetter) {
+    }
+
+    private static final Figure TCP1 = new Figure("TCP, 1 stream", "Gbit/s", true);
+    private static final Figure TCP4 = new Figure("TCP, 4 streams", "Gbit/s", true);
+    private static final Figure UDP = new Figure("UDP 64-B packets received", "kpps", true);
+    private static final Figure FLOWS = new Figure("new UDP flows received", "k flows/s", true);
+    private static final Figure RTT_AVG = new Figure("ping RTT avg", "us", false);
+    private static final Figure RTT_P99 = new Figure("ping RTT p99", "us", false);
+    private static final List<Figure> FIGURES = List.of(TCP1, TCP4, UDP, FLOWS, RTT_AVG, RTT_P99);
+
+    public static void main(String[] args) throws Exception {
+        boolean shortMode = false;
+        Path repo = Path.of(System.getProperty("user.dir"));
+        Path out = null;
+        Path raw = null;
+        String only = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--short" -> shortMode = true;
+                case "--repo" -> repo = Path.of(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
+                case "--raw" -> raw = Path.of(args[++i]);
+                case "--only" -> only = args[++i];
+                default -> throw new IllegalArgumentException("unknown argument '" + args[i]
+                        + "'; usage: EndToEnd [--short] [--repo DIR] [--out FILE] [--raw DIR] [--only kernel|gateway]");
+            }
+        }
+        Path launcher = repo.resolve("bin/egress-gateway");
+        if (!Files.isExecutable(launcher) || !Files.exists(repo.resolve("gateway-core/target/gateway-core.jar"))) {
+            throw new IllegalArgumentException("no built gateway under --repo " + repo
+                    + " (need bin/egress-gateway and gateway-core/target/gateway-core.jar)");
+        }
+        EndToEnd e2e = new EndToEnd(shortMode, repo);
+        e2e.only = only;
+        if (raw != null) {
+            Files.createDirectories(raw);
+            e2e.rawDir = raw;
+        }
+        String report = e2e.run();
+        System.out.println(report);
+        if (out != null) {
+            Files.writeString(out, report + "\n--- log ---\n" + e2e.log, StandardCharsets.UTF_8);
+            System.out.println("(report and log written to " + out + ")");
+        }
+    }
+
+    private String run() {
+        Instant start = Instant.now();
+        note("e2e: " + (shortMode ? "short" : "full") + " mode, " + seconds + " s per throughput test, " + pings
+                + " pings, " + flows + " new flows");
+        Map<Figure, Double> kernel = "gateway".equals(only) ? Map.of() : measure("kernel", TopologyOptions.kernel());
+        Map<Figure, Double> gateway = "kernel".equals(only) ? Map.of() : measure("gateway", TopologyOptions.userspace());
+        StringBuilder r = new StringBuilder();
+        r.append(String.format(Locale.ROOT, "%n%-28s %-10s %12s %12s %10s%n", "metric", "unit", "kernel (a)",
+                "gateway (b)", "b/a"));
+        for (Figure f : FIGURES) {
+            double a = kernel.getOrDefault(f, Double.NaN);
+            double b = gateway.getOrDefault(f, Double.NaN);
+            r.append(String.format(Locale.ROOT, "%-28s %-10s %12s %12s %10s%n", f.name(), f.unit(), fmt(a), fmt(b),
+                    Double.isNaN(a) || Double.isNaN(b) || a == 0 ? "n/a" : String.format(Locale.ROOT, "%.2f", b / a)));
+        }
+        r.append(String.format(Locale.ROOT, "(b/a > 1 is better for throughput and rates, < 1 for RTT; total %d s)%n",
+                Duration.between(start, Instant.now()).toSeconds()));
+        return r.toString();
+    }
+
+    private static String fmt(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, v >= 100 ? "%.0f" : "%.2f", v);
+    }
+
+    private Map<Figure, Double> measure(String label, TopologyOptions options) {
+        this.label = label;
+        this.gatewayProcess = null;
+        Map<Figure, Double> results = new LinkedHashMap<>();
+        note("== " + label + ": building the topology");
+        try (Topology topo = Topology.create(options)) {
+            if (options.mode() == org.egressgw.testbed.GatewayMode.USERSPACE) {
+                startGateway(topo);
+            }
+            if (!topo.ping(topo.pod1(), SERVER, 3)) {
+                note(label + ": pod1 cannot ping " + SERVER + "; nothing measured");
+                return results;
+            }
+            startIperfServer(topo);
+            installFlowCounter(topo);
+            tryMeasure(results, TCP1, () -> tcp(topo, 1));
+            tryMeasure(results, TCP4, () -> tcp(topo, 4));
+            tryMeasure(results, UDP, () -> smallUdp(topo));
+            tryMeasure(results, FLOWS, () -> newFlows(topo));
+            double[][] rtt = new double[1][];
+            tryMeasure(results, RTT_AVG, () -> (rtt[0] = pingRtt(topo))[0]);
+            if (rtt[0] != null) {
+                results.put(RTT_P99, rtt[0][1]);
+            }
+            if (options.mode() == org.egressgw.testbed.GatewayMode.USERSPACE) {
+                ExecResult m = topo.exec(topo.gw(), Duration.ofSeconds(10), "curl", "-s", "-m", "5",
+                        "http://" + Topology.ADMIN_LISTEN + "/metrics");
+                note(label + ": gateway metrics after the run (non-zero drops and counters):");
+                for (String line : m.stdout().split("\n")) {
+                    if (line.startsWith("egw_") && !line.endsWith(" 0.0") && !line.endsWith(" 0")) {
+                        note("  " + line);
+                    }
+                }
+            }
+            saveRaw("gateway.log", topo.workDir().resolve("gateway.log"));
+            saveRaw("iperf3-server.log", topo.workDir().resolve("iperf3-server.log"));
+        } catch (Exception e) {
+            note(label + ": aborted: " + e);
+        }
+        results.forEach((f, v) -> note(label + ": " + f.name() + " = " + fmt(v) + " " + f.unit()));
+        return results;
+    }
+
+    private interface Measurement {
+        double run() throws Exception;
+    }
+
+    private void tryMeasure(Map<Figure, Double> results, Figure f, Measurement m) {
+        if (gatewayProcess != null && !gatewayProcess.isAlive()) {
+            note(f.name() + ": skipped, the gateway process exited with " + gatewayProcess.exitValue()
+                    + " (see " + label + "-gateway.log; a JVM crash leaves hs_err_pid*.log)");
+            results.put(f, Double.NaN);
+            return;
+        }
+        try {
+            results.put(f, m.run());
+        } catch (Exception e) {
+            note(f.name() + ": failed: " + e.getMessage());
+            results.put(f, Double.NaN);
+        }
+    }
+
+    private void startGateway(Topology topo) throws Exception {
+        Path config = topo.writeGatewayFiles();
+        Path gwLog = topo.workDir().resolve("gateway.log");
+        Path dist = snapshotGateway(topo.workDir().resolve("gateway-dist"));
+        Process p = topo.start(topo.gw(), List.of(dist.resolve("bin/egress-gateway").toString(), "run", "--config",
+                config.toString()), gwLog);
+        gatewayProcess = p;
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            String text = Files.exists(gwLog) ? Files.readString(gwLog, StandardCharsets.UTF_8) : "";
+            if (text.contains("egress-gateway ready")) {
+                note("gateway: " + text.lines().filter(l -> l.contains("egress-gateway ready")).findFirst().orElse(""));
+                return;
+            }
+            if (!p.isAlive()) {
+                throw new IOException("gateway exited with " + p.exitValue() + " before it was ready:\n" + text);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("gateway not ready within 60 s:\n" + text);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /**
+     * Copies the launcher, the gateway jar and its libraries (the layout {@code bin/egress-gateway}
+     * expects) out of the working tree, so a rebuild by someone else during the run cannot swap jars
+     * under the running gateway.
+     */
+    private Path snapshotGateway(Path dist) throws IOException {
+        Path lib = dist.resolve("gateway-core/target/lib");
+        Files.createDirectories(lib);
+        Files.createDirectories(dist.resolve("bin"));
+        Files.copy(repo.resolve("bin/egress-gateway"), dist.resolve("bin/egress-gateway"),
+                java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        Files.copy(repo.resolve("gateway-core/target/gateway-core.jar"), dist.resolve("gateway-core/target/gateway-core.jar"));
+        try (var jars = Files.list(repo.resolve("gateway-core/target/lib"))) {
+            for (Path jar : (Iterable<Path>) jars::iterator) {
+                Files.copy(jar, lib.resolve(jar.getFileName()));
+            }
+        }
+        return dist;
+    }
+
+    private void startIperfServer(Topology topo) throws Exception {
+        topo.start(topo.ext(), List.of("iperf3", "-s", "-J", "-B", SERVER, "-p", Integer.toString(IPERF_PORT)),
+                topo.workDir().resolve("iperf3-server.log"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            ExecResult ss = topo.exec(topo.ext(), Duration.ofSeconds(5), "ss", "-Hltn", "src", SERVER);
+            if (ss.stdout().contains(":" + IPERF_PORT)) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new IOException("iperf3 server did not listen on " + SERVER + ":" + IPERF_PORT);
+    }
+
+    /** Drops (and thereby counts) the flow test's packets at the server, ahead of any socket. */
+    private static void installFlowCounter(Topology topo) throws IOException {
+        topo.exec(topo.ext(), Duration.ofSeconds(10), "iptables", "-w", "5", "-I", "INPUT", "-d", SERVER, "-p", "udp",
+                "--dport", FLOW_PORT_BASE + ":" + (FLOW_PORT_BASE + FLOW_PORTS - 1), "-j", "DROP")
+                .orThrow("iptables counter rule in ext");
+    }
+
+    private long flowCounter(Topology topo) throws IOException {
+        ExecResult r = topo.exec(topo.ext(), Duration.ofSeconds(10), "iptables", "-w", "5", "-nvxL", "INPUT")
+                .orThrow("iptables -L in ext");
+        for (String line : r.stdout().split("\n")) {
+            if (line.contains("dpts:" + FLOW_PORT_BASE + ":")) {
+                return Long.parseLong(line.strip().split("\\s+")[0]);
+            }
+        }
+        throw new IOException("flow counter rule not found: " + r.stdout());
+    }
+
+    private double tcp(Topology topo, int streams) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("iperf3", "-c", SERVER, "-p", Integer.toString(IPERF_PORT),
+                "-t", Integer.toString(seconds), "-P", Integer.toString(streams), "-J"));
+        if (!shortMode) {
+            cmd.addAll(List.of("-O", "1"));
+        }
+        ExecResult r = topo.exec(topo.pod1(), Duration.ofSeconds(seconds + 30L), cmd.toArray(String[]::new));
+        saveRaw("tcp-P" + streams + ".json", r);
+        String json = r.stdout();
+        double bps = number(json, "\"sum_received\"\\s*:\\s*\\{[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.eE+-]+)");
+        note("tcp -P " + streams + ": " + fmt(bps / 1e9) + " Gbit/s (exit " + r.exitCode() + ")");
+        return bps / 1e9;
+    }
+
+    private double smallUdp(Topology topo) throws IOException {
+        ExecResult r = topo.exec(topo.pod1(), Duration.ofSeconds(seconds + 30L), "iperf3", "-c", SERVER, "-p",
+                Integer.toString(IPERF_PORT), "-u", "-b", "0", "-l", Integer.toString(SMALL_UDP_PAYLOAD), "-t",
+                Integer.toString(seconds), "-J", "--get-server-output");
+        saveRaw("udp-small.json", r);
+        String json = r.stdout();
+        // the server's own summary: what actually arrived
+        String server = after(json, "\"server_output_json\"\\s*:\\s*\\{");
+        String serverEnd = after(server, "\"end\"\\s*:\\s*\\{");
+        double packets = number(serverEnd, "\"sum\"\\s*:\\s*\\{[^}]*?\"packets\"\\s*:\\s*([0-9]+)");
+        double lost = number(serverEnd, "\"sum\"\\s*:\\s*\\{[^}]*?\"lost_packets\"\\s*:\\s*([0-9]+)");
+        double secs = number(serverEnd, "\"sum\"\\s*:\\s*\\{[^}]*?\"seconds\"\\s*:\\s*([0-9.eE+-]+)");
+        double sent = number(after(json, "\"end\"\\s*:\\s*\\{"),
+                "\"sum\"\\s*:\\s*\\{[^}]*?\"packets\"\\s*:\\s*([0-9]+)");
+        double kpps = (packets - lost) / secs / 1000;
+        note(String.format(Locale.ROOT, "udp -l %d: client sent %.0f, server counted %.0f lost %.0f in %.2f s: %.1f kpps",
+                SMALL_UDP_PAYLOAD, sent, packets, lost, secs, kpps));
+        return kpps;
+    }
+
+    private double newFlows(Topology topo) throws IOException {
+        Path script = topo.workDir().resolve("new_flows.py");
+        try (InputStream in = EndToEnd.class.getResourceAsStream("new_flows.py")) {
+            if (in == null) {
+                throw new IOException("resource new_flows.py missing from the benchmarks jar");
+            }
+            Files.write(script, in.readAllBytes());
+        }
+        long before = flowCounter(topo);
+        ExecResult r = topo.exec(topo.pod1(), Duration.ofSeconds(seconds + 60L), Topology.PYTHON, script.toString(),
+                Topology.POD1_IP, SERVER, Integer.toString(flows), Integer.toString(FLOW_PORT_BASE),
+                Integer.toString(FLOW_PORTS), Integer.toString(seconds * 3)).orThrow("new_flows.py");
+        // let the last packets drain through the gateway
+        sleep(500);
+        long received = flowCounter(topo) - before;
+        String[] f = r.stdout().strip().split("\\s+");
+        long sent = Long.parseLong(f[0]);
+        double elapsed = Double.parseDouble(f[1]);
+        double rate = received / elapsed / 1000;
+        note(String.format(Locale.ROOT, "new flows: sent %d in %.2f s (%s), server counted %d: %.1f k flows/s", sent,
+                elapsed, f.length > 2 ? String.join(" ", Arrays.copyOfRange(f, 2, f.length)) : "", received, rate));
+        return rate;
+    }
+
+    private double[] pingRtt(Topology topo) {
+        ExecResult r = topo.exec(topo.pod1(), Duration.ofSeconds(pings / 100 + 30L), "ping", "-n", "-i", "0.01",
+                "-c", Integer.toString(pings), "-W", "1", SERVER);
+        saveRaw("ping.txt", r);
+        Matcher m = Pattern.compile("time=([0-9.]+) ms").matcher(r.stdout());
+        List<Double> us = new ArrayList<>();
+        while (m.find()) {
+            us.add(Double.parseDouble(m.group(1)) * 1000);
+        }
+        if (us.isEmpty()) {
+            note("ping: no replies (exit " + r.exitCode() + "): " + r.stderr().strip());
+            return new double[] {Double.NaN, Double.NaN};
+        }
+        double[] sorted = us.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double avg = Arrays.stream(sorted).average().orElse(Double.NaN);
+        double p99 = sorted[Math.min(sorted.length - 1, (int) Math.ceil(0.99 * sorted.length) - 1)];
+        note(String.format(Locale.ROOT, "ping: %d of %d replies, avg %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us",
+                sorted.length, pings, avg, sorted[sorted.length / 2], p99, sorted[sorted.length - 1]));
+        return new double[] {avg, p99};
+    }
+
+    /** The text after the first match of {@code regex}. */
+    private static String after(String text, String regex) throws IOException {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        if (!m.find()) {
+            throw new IOException("no match for " + regex + " in: "
+                    + (text.length() > 600 ? text.substring(0, 600) + "..." : text));
+        }
+        return text.substring(m.end());
+    }
+
+    private static double number(String text, String regex) throws IOException {
+        Matcher m = Pattern.compile(regex, Pattern.DOTALL).matcher(text);
+        if (!m.find()) {
+            throw new IOException("no match for " + regex + " in: "
+                    + (text.length() > 600 ? text.substring(0, 600) + "..." : text));
+        }
+        return Double.parseDouble(m.group(1));
+    }
+
+    private void saveRaw(String name, ExecResult r) {
+        if (rawDir != null) {
+            try {
+                Files.writeString(rawDir.resolve(label + "-" + name), r.stdout() + "\n--- stderr (exit " + r.exitCode()
+                        + ") ---\n" + r.stderr(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                note("cannot save " + name + ": " + e);
+            }
+        }
+    }
+
+    private void saveRaw(String name, Path file) {
+        if (rawDir != null && Files.exists(file)) {
+            try {
+                Files.copy(file, rawDir.resolve(label + "-" + name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                note("cannot save " + name + ": " + e);
+            }
+        }
+    }
+
+    private void note(String line) {
+        System.out.println(line);
+        System.out.flush();
+        log.append(line).append('\n');
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
