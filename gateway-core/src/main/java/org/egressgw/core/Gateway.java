@@ -1,27 +1,34 @@
 package org.egressgw.core;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.egressgw.conntrack.ConnTable;
 import org.egressgw.conntrack.Timeouts;
 import org.egressgw.control.config.GatewayConfig;
-import org.egressgw.control.policy.ClusterLoader;
-import org.egressgw.control.policy.ClusterState;
 import org.egressgw.control.policy.CompiledPolicies;
-import org.egressgw.control.policy.PolicyCompiler;
-import org.egressgw.control.policy.ServedPolicy;
+import org.egressgw.control.policy.PolicyTable;
+import org.egressgw.control.source.ClusterSource;
+import org.egressgw.control.source.FileClusterSource;
 import org.egressgw.core.admin.AdminServer;
 import org.egressgw.core.admin.ConntrackReport;
 import org.egressgw.core.admin.GatewayMetrics;
+import org.egressgw.core.cluster.PolicyController;
+import org.egressgw.core.cluster.PolicySnapshot;
 import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DatapathSettings;
 import org.egressgw.core.datapath.DropObserver;
+import org.egressgw.core.datapath.NatStats;
 import org.egressgw.core.datapath.PacketRing;
 import org.egressgw.core.datapath.Worker;
 import org.egressgw.core.host.HostPlumbing;
@@ -30,21 +37,27 @@ import org.egressgw.core.io.EgressReceiver;
 import org.egressgw.core.io.RawTunnelSink;
 import org.egressgw.core.io.TunEgressSink;
 import org.egressgw.core.io.TunnelReceiver;
-import org.egressgw.encap.VxlanEncapsulator;
+import org.egressgw.kube.KubernetesClusterSource;
 import org.egressgw.packet.Ipv4Address;
 import org.egressgw.packet.MacAddress;
 import org.egressgw.tunio.RawIpSender;
 import org.egressgw.tunio.TunDevice;
 
 /**
- * A running gateway: wires configuration, policies, host plumbing, the rings, the datapath thread
- * and the I/O threads together, and takes them down in reverse order.
+ * A running gateway: wires configuration, the cluster source, policies, host plumbing, the rings,
+ * the datapath thread and the I/O threads together, and takes them down in reverse order.
  *
  * <pre>
  *  node VXLAN ──► [Netty epoll UDP, recvmmsg] ──► request ring ──┐
  *                                                                ├─► datapath thread ──► TUN write ──► kernel ──► egress iface
  *  egress iface ──► kernel ──► TUN ──► [reader] ──► reply ring ──┘            └──► raw IPv4 sendmmsg ──► node VXLAN
  * </pre>
+ *
+ * <p>Policy changes (files edited, Kubernetes objects changed, an egress interface's address
+ * changed) are compiled off the packet path and swapped in whole: connections that exist keep
+ * their translation — a change never cuts a flow — and new connections follow the new policies.
+ * An egress IP no policy uses any more keeps its plumbing until its last connection is gone
+ * (graceful drain), then the plumbing is removed.
  */
 public final class Gateway implements AutoCloseable {
     /** Ports probed for a new connection before giving up (as Cilium). */
@@ -52,8 +65,20 @@ public final class Gateway implements AutoCloseable {
 
     private final GatewayConfig config;
     private final PrintStream out;
+    private final DropObserver dropObserver;
     private final List<AutoCloseable> resources = new ArrayList<>();
+    /** Draining egress IPs → consecutive stats rounds with no port in use; guarded by plumbingLock. */
+    private final Map<Integer, Integer> drainingZeroes = new HashMap<>();
+    private final Object plumbingLock = new Object();
+    private final ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "egw-housekeeping");
+        t.setDaemon(true);
+        return t;
+    });
     private HostPlumbing plumbing;
+    private TunDevice tun;
+    private Datapath datapath;
+    private PolicyController policies;
     private Worker worker;
     private EgressReceiver egressReceiver;
     private Thread workerThread;
@@ -61,8 +86,6 @@ public final class Gateway implements AutoCloseable {
     private TunnelReceiver tunnelReceiver;
     private AdminServer admin;
     private boolean closed;
-
-    private final DropObserver dropObserver;
 
     private Gateway(GatewayConfig config, PrintStream out, DropObserver dropObserver) {
         this.config = config;
@@ -91,28 +114,11 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void startUp() throws Exception {
-        ClusterState state = ClusterLoader.load(config.clusterPaths());
-        for (String p : state.problems()) {
-            out.println("refused: " + p);
-        }
-        CompiledPolicies compiled = PolicyCompiler.compile(state, config.nodeName(), Interfaces::firstIpv4,
-                config.egressInterface());
-        for (String p : compiled.problems()) {
-            out.println("refused: " + p);
-        }
-        int[] egressIps = compiled.served().stream().mapToInt(ServedPolicy::egressIp).distinct().toArray();
-        for (ServedPolicy s : compiled.served()) {
-            out.println("policy: serving " + s.name() + " via egress IP " + Ipv4Address.toString(s.egressIp()));
-        }
-        if (compiled.served().isEmpty()) {
-            out.println("policy: this gateway (node " + config.nodeName() + ") serves no policy yet; all tunnelled traffic is dropped");
-        }
-
         int egressMtu = Interfaces.mtu(config.egressInterface());
         int slot = Integer.highestOneBit(Math.max(config.underlayMtu(), egressMtu) + Datapath.REPLY_OFFSET - 1) << 1;
         int maxDatagram = slot - Datapath.REQUEST_OFFSET;
 
-        TunDevice tun = TunDevice.open(config.egressDevice(), true);
+        tun = TunDevice.open(config.egressDevice(), true);
         resources.add(tun);
         out.println("plumbing: + TUN device " + tun.name() + " (removed when the gateway exits)");
         plumbing = new HostPlumbing(out);
@@ -120,11 +126,6 @@ public final class Gateway implements AutoCloseable {
         // the TUN device's MTU is the tunnel's inner MTU: when the kernel forwards a reply into it,
         // it answers DF packets that cannot fit with fragmentation-needed and fragments the others
         plumbing.setUpTun(tun.name(), Math.min(egressMtu, config.innerMtu()));
-        for (int ip : egressIps) {
-            boolean assigned = Interfaces.isLocal(ip);
-            out.println("plumbing: egress IP " + Ipv4Address.toString(ip) + (assigned ? " is assigned to this host" : " is not assigned to this host"));
-            plumbing.steerEgressIp(ip, assigned, config.egressInterface(), tun.name(), config.portRangeLow(), config.portRangeHigh());
-        }
 
         ConnTable table = new ConnTable(config.conntrackMaxEntries());
         resources.add(table);
@@ -135,17 +136,26 @@ public final class Gateway implements AutoCloseable {
 
         DatapathSettings settings = new DatapathSettings(config.tunnelListenIp(), config.tunnelDstPort(), config.vni(),
                 config.gatewayMac(), config.overlayIp().orElse(0), config.overlayIp().isPresent(), config.allowedPeers(),
-                config.innerMtu(), config.mssClamp(), config.portRangeLow(),
-                config.portRangeHigh(), PORT_TRIES);
+                config.innerMtu(), config.mssClamp(), config.portRangeLow(), config.portRangeHigh(), PORT_TRIES);
         Counters request = new Counters();
         Counters reply = new Counters();
         Counters tunnelRx = new Counters();
         Counters egressRx = new Counters();
-        Datapath.PolicyView view = new Datapath.PolicyView(compiled.table());
-        Datapath datapath = new Datapath(settings, table, view, new TunEgressSink(tun), new RawTunnelSink(raw), request, reply);
+        datapath = new Datapath(settings, table, new Datapath.PolicyView(PolicyTable.EMPTY), new TunEgressSink(tun),
+                new RawTunnelSink(raw), request, reply);
         if (dropObserver != null) {
             datapath.dropObserver(dropObserver);
         }
+
+        // the first compilation is applied before any packet is read
+        ClusterSource source = config.clusterKubernetes().isPresent()
+                ? KubernetesClusterSource.connect(config.clusterKubernetes().get())
+                : new FileClusterSource(config.clusterPaths());
+        policies = new PolicyController(source, config.nodeName(), config.egressInterface(), Interfaces::firstIpv4,
+                this::applyPolicies, out);
+        resources.add(policies);
+        policies.start();
+
         Timeouts timeouts = new Timeouts(config.timeoutTcpSynMillis(), config.timeoutTcpEstablishedMillis(),
                 config.timeoutTcpClosingMillis(), config.timeoutUdpMillis(), config.timeoutIcmpMillis());
         worker = new Worker(datapath, requestRing.poller(), replyRing.poller(),
@@ -163,17 +173,91 @@ public final class Gateway implements AutoCloseable {
         InetSocketAddress listen = new InetSocketAddress(Ipv4Address.toString(config.tunnelListenIp()), config.tunnelListenPort());
         tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx);
 
-        GatewayMetrics metrics = new GatewayMetrics(new Counters[] {request, tunnelRx}, new Counters[] {reply, egressRx},
-                table, datapath::natStats, () -> compiled.served().size());
+        Counters[] requestCounters = {request, tunnelRx};
+        Counters[] replyCounters = {reply, egressRx};
+        GatewayMetrics metrics = new GatewayMetrics(requestCounters, replyCounters, table, datapath::natStats,
+                () -> servedCount());
         ConntrackReport conntrack = new ConntrackReport(table, timeouts, System::currentTimeMillis, datapath::policies,
-                new Counters[] {request, tunnelRx}, new Counters[] {reply, egressRx});
-        admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, worker::isRunning, conntrack);
+                requestCounters, replyCounters);
+        admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, worker::isRunning, conntrack,
+                policies::snapshot);
+        housekeeping.scheduleWithFixedDelay(this::releaseDrainedEgressIps, 1, 1, TimeUnit.SECONDS);
 
+        CompiledPolicies compiled = policies.snapshot().compiled();
         out.println("egress-gateway ready: node " + config.nodeName() + ", tunnel " + listen.getAddress().getHostAddress()
                 + ":" + config.tunnelListenPort() + " vni " + config.vni() + " mac " + MacAddress.toString(config.gatewayMac())
                 + ", egress " + config.egressInterface() + " via " + tun.name() + ", " + compiled.served().size()
-                + " policies served, egress IPs " + Arrays.stream(egressIps).mapToObj(Ipv4Address::toString).toList()
+                + " policies served, egress IPs " + Arrays.stream(PolicyController.egressIps(compiled))
+                        .mapToObj(Ipv4Address::toString).toList()
                 + ", admin http://" + config.adminHost() + ":" + admin.port());
+        out.flush();
+    }
+
+    private int servedCount() {
+        PolicySnapshot s = policies.snapshot();
+        return s == null ? 0 : s.compiled().served().size();
+    }
+
+    /**
+     * Applies a new compilation (control thread): steers new egress IPs first, so replies can come
+     * back before the first connection uses them, then swaps the policy table in; egress IPs no
+     * longer used start draining.
+     */
+    private void applyPolicies(CompiledPolicies compiled) {
+        synchronized (plumbingLock) {
+            applyPoliciesLocked(compiled);
+        }
+    }
+
+    private void applyPoliciesLocked(CompiledPolicies compiled) {
+        int[] wanted = PolicyController.egressIps(compiled);
+        for (int ip : wanted) {
+            drainingZeroes.remove(ip);
+            try {
+                plumbing.steerEgressIp(ip, Interfaces.isLocal(ip), config.egressInterface(), tun.name(),
+                        config.portRangeLow(), config.portRangeHigh());
+            } catch (IOException e) {
+                out.println("plumbing: ! could not steer egress IP " + Ipv4Address.toString(ip) + ": " + e.getMessage());
+            }
+        }
+        for (int ip : plumbing.steered()) {
+            if (Arrays.stream(wanted).noneMatch(w -> w == ip) && !drainingZeroes.containsKey(ip)) {
+                drainingZeroes.put(ip, 0);
+                out.println("plumbing: egress IP " + Ipv4Address.toString(ip)
+                        + " is no longer used by any policy; kept until its connections are gone");
+            }
+        }
+        datapath.policies(new Datapath.PolicyView(compiled.table()));
+    }
+
+    /** Removes the plumbing of draining egress IPs once two stats rounds in a row show no port in use. */
+    private void releaseDrainedEgressIps() {
+        synchronized (plumbingLock) {
+            releaseDrainedLocked();
+        }
+    }
+
+    private void releaseDrainedLocked() {
+        if (drainingZeroes.isEmpty()) {
+            return;
+        }
+        NatStats stats = datapath.natStats();
+        for (Map.Entry<Integer, Integer> d : new ArrayList<>(drainingZeroes.entrySet())) {
+            long inUse = 0;
+            for (int i = 0; i < stats.egressIps().length; i++) {
+                if (stats.egressIps()[i] == d.getKey()) {
+                    inUse = stats.inUse()[i];
+                }
+            }
+            int zeroes = inUse == 0 ? d.getValue() + 1 : 0;
+            if (zeroes >= 2) {
+                drainingZeroes.remove(d.getKey());
+                out.println("plumbing: egress IP " + Ipv4Address.toString(d.getKey()) + " drained");
+                plumbing.releaseEgressIp(d.getKey());
+            } else {
+                drainingZeroes.put(d.getKey(), zeroes);
+            }
+        }
         out.flush();
     }
 
@@ -189,6 +273,7 @@ public final class Gateway implements AutoCloseable {
             return;
         }
         closed = true;
+        housekeeping.shutdownNow();
         if (tunnelReceiver != null) {
             tunnelReceiver.close();
         }

@@ -10,18 +10,21 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import org.egressgw.core.cluster.PolicySnapshot;
 
 /**
  * The admin endpoint: {@code GET /healthz} (200 while the datapath runs, 503 otherwise),
  * {@code GET /metrics} (Prometheus text format), {@code GET /conntrack} (the live connection table,
- * {@code ?format=json} for JSON lines) and {@code GET /conntrack/stats}. Served by the JDK's HTTP server on one thread,
+ * {@code ?format=json} for JSON lines), {@code GET /conntrack/stats}, and the policy views
+ * {@code /policies}, {@code /explain}, {@code /status}, {@code /problems} ({@link PolicyEndpoints}). Served by the JDK's HTTP server on one thread,
  * away from the datapath.
  */
 public final class AdminServer implements AutoCloseable {
     private final HttpServer server;
 
-    public AdminServer(String host, int port, GatewayMetrics metrics, BooleanSupplier healthy, ConntrackReport conntrack)
-            throws IOException {
+    public AdminServer(String host, int port, GatewayMetrics metrics, BooleanSupplier healthy, ConntrackReport conntrack,
+            Supplier<PolicySnapshot> policies) throws IOException {
         server = HttpServer.create(new InetSocketAddress(host, port), 16);
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "egw-admin");
@@ -46,6 +49,7 @@ public final class AdminServer implements AutoCloseable {
                     : conntrack.list(json, Integer.MAX_VALUE).getBytes(StandardCharsets.UTF_8);
             respond(ex, 200, json ? "application/x-ndjson" : "text/plain; charset=utf-8", body);
         });
+        PolicyEndpoints.register(server, new PolicyEndpoints(policies), AdminServer::respond);
         server.start();
     }
 

@@ -6,7 +6,9 @@ import picocli.CommandLine.Command;
 /** {@code bin/egress-gateway}: the gateway's command line. */
 @Command(name = "egress-gateway", mixinStandardHelpOptions = true, version = "egress-gateway 0.1.0",
         description = "Userspace egress gateway for Kubernetes: VXLAN in, SNAT to a stable egress IP out.",
-        subcommands = {RunCommand.class, DemoCommand.class, ConntrackCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, ConntrackCommand.class,
+            ListCommand.class, ExplainCommand.class, ValidateCommand.class, StatusCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

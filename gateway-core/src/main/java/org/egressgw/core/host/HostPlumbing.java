@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.egressgw.packet.Ipv4Address;
 
@@ -29,12 +32,14 @@ import org.egressgw.packet.Ipv4Address;
  * </ul>
  */
 public final class HostPlumbing implements AutoCloseable {
-    /** tc filter preference used for every filter the gateway installs. */
+    /** tc filter preference of the first egress IP's filters; each further IP takes the next one. */
     static final int TC_PREF = 49152;
 
     private final PrintStream log;
     private final Deque<List<String>> undo = new ArrayDeque<>();
-    private final Deque<String[]> sysctlUndo = new ArrayDeque<>();
+    /** What was done for each steered egress IP, undone when the IP is released or at exit. */
+    private final Map<Integer, Deque<List<String>>> egressUndo = new LinkedHashMap<>();
+    private final Map<Integer, Integer> tcPrefs = new HashMap<>();
 
     public HostPlumbing(PrintStream log) {
         this.log = log;
@@ -49,39 +54,68 @@ public final class HostPlumbing implements AutoCloseable {
         sysctl("net/ipv4/ip_forward", "1", true);
     }
 
-    /** Steers replies for {@code egressIp} into the TUN device (see the class comment). */
-    public void steerEgressIp(int egressIp, boolean assigned, String egressInterface, String device, int portLow,
-            int portHigh) throws IOException {
+    /** The egress IPs currently steered. */
+    public synchronized java.util.Set<Integer> steered() {
+        return java.util.Set.copyOf(egressUndo.keySet());
+    }
+
+    /**
+     * Steers replies for {@code egressIp} into the TUN device (see the class comment); a no-op
+     * for an IP already steered.
+     */
+    public synchronized void steerEgressIp(int egressIp, boolean assigned, String egressInterface, String device,
+            int portLow, int portHigh) throws IOException {
+        if (egressUndo.containsKey(egressIp)) {
+            return;
+        }
+        Deque<List<String>> ipUndo = new ArrayDeque<>();
+        egressUndo.put(egressIp, ipUndo);
         String ip = Ipv4Address.toString(egressIp);
+        log.println("plumbing: egress IP " + ip + (assigned ? " is assigned to this host" : " is not assigned to this host"));
         if (!assigned) {
-            run(List.of("ip", "route", "add", ip + "/32", "dev", device),
-                    List.of("ip", "route", "del", ip + "/32", "dev", device));
-            run(List.of("ip", "neigh", "add", "proxy", ip, "dev", egressInterface),
-                    List.of("ip", "neigh", "del", "proxy", ip, "dev", egressInterface));
+            run(List.of("ip", "route", "add", ip + "/32", "dev", device));
+            ipUndo.push(List.of("ip", "route", "del", ip + "/32", "dev", device));
+            run(List.of("ip", "neigh", "add", "proxy", ip, "dev", egressInterface));
+            ipUndo.push(List.of("ip", "neigh", "del", "proxy", ip, "dev", egressInterface));
             return;
         }
         ensureIngressQdisc(egressInterface);
+        int pref = TC_PREF;
+        while (tcPrefs.containsValue(pref)) {
+            pref++;
+        }
+        tcPrefs.put(egressIp, pref);
+        String tcPref = Integer.toString(pref);
+        ipUndo.push(List.of("tc", "filter", "del", "dev", egressInterface, "ingress", "pref", tcPref));
         for (int[] block : PortBlocks.of(portLow, portHigh)) {
             for (String proto : new String[] {"6", "17"}) {
-                run(List.of("tc", "filter", "add", "dev", egressInterface, "ingress", "pref", Integer.toString(TC_PREF),
+                run(List.of("tc", "filter", "add", "dev", egressInterface, "ingress", "pref", tcPref,
                         "protocol", "ip", "u32", "match", "ip", "dst", ip + "/32", "match", "ip", "protocol", proto, "0xff",
                         "match", "ip", "dport", hex(block[0]), hex(block[1]),
                         "action", "mirred", "egress", "redirect", "dev", device));
             }
             // ICMP echo reply (type 0) whose identifier lies in the block; offsets assume no IP options
-            run(List.of("tc", "filter", "add", "dev", egressInterface, "ingress", "pref", Integer.toString(TC_PREF),
+            run(List.of("tc", "filter", "add", "dev", egressInterface, "ingress", "pref", tcPref,
                     "protocol", "ip", "u32", "match", "ip", "dst", ip + "/32", "match", "ip", "protocol", "1", "0xff",
                     "match", "u8", "0", "0xff", "at", "20", "match", "u16", hex(block[0]), hex(block[1]), "at", "24",
                     "action", "mirred", "egress", "redirect", "dev", device));
         }
         // ICMP errors about translated flows (destination unreachable, time exceeded, parameter problem)
         for (String type : new String[] {"3", "11", "12"}) {
-            run(List.of("tc", "filter", "add", "dev", egressInterface, "ingress", "pref", Integer.toString(TC_PREF),
+            run(List.of("tc", "filter", "add", "dev", egressInterface, "ingress", "pref", tcPref,
                     "protocol", "ip", "u32", "match", "ip", "dst", ip + "/32", "match", "ip", "protocol", "1", "0xff",
                     "match", "u8", type, "0xff", "at", "20",
                     "action", "mirred", "egress", "redirect", "dev", device));
         }
-        undo.push(List.of("tc", "filter", "del", "dev", egressInterface, "ingress", "pref", Integer.toString(TC_PREF)));
+    }
+
+    /** Undoes the steering of {@code egressIp} (when its last connection is gone after a policy change). */
+    public synchronized void releaseEgressIp(int egressIp) {
+        Deque<List<String>> ipUndo = egressUndo.remove(egressIp);
+        tcPrefs.remove(egressIp);
+        if (ipUndo != null) {
+            runUndo(ipUndo);
+        }
     }
 
     private void ensureIngressQdisc(String dev) throws IOException {
@@ -107,7 +141,6 @@ public final class HostPlumbing implements AutoCloseable {
         log.println("plumbing: + sysctl " + key.replace('/', '.') + "=" + value + " (was " + old + ")");
         Files.writeString(p, value, StandardCharsets.US_ASCII);
         if (restore) {
-            sysctlUndo.push(new String[] {key, old});
             undo.push(List.of("#sysctl", key, old));
         }
     }
@@ -156,6 +189,15 @@ public final class HostPlumbing implements AutoCloseable {
     /** Undoes everything, newest first; failures are printed and do not stop the rest. */
     @Override
     public synchronized void close() {
+        List<Integer> ips = new ArrayList<>(egressUndo.keySet());
+        java.util.Collections.reverse(ips);
+        for (int ip : ips) {
+            releaseEgressIp(ip);
+        }
+        runUndo(undo);
+    }
+
+    private void runUndo(Deque<List<String>> undo) {
         while (!undo.isEmpty()) {
             List<String> cmd = undo.pop();
             if (cmd.get(0).equals("#sysctl")) {
@@ -177,12 +219,5 @@ public final class HostPlumbing implements AutoCloseable {
                 log.println("plumbing: ! " + e.getMessage());
             }
         }
-    }
-
-    /** What is still to undo, oldest first (for tests). */
-    List<String> pending() {
-        List<String> out = new ArrayList<>();
-        undo.descendingIterator().forEachRemaining(c -> out.add(String.join(" ", c)));
-        return out;
     }
 }
