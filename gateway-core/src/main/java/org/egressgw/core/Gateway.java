@@ -158,20 +158,20 @@ public final class Gateway implements AutoCloseable {
 
         Timeouts timeouts = new Timeouts(config.timeoutTcpSynMillis(), config.timeoutTcpEstablishedMillis(),
                 config.timeoutTcpClosingMillis(), config.timeoutUdpMillis(), config.timeoutIcmpMillis());
-        worker = new Worker(datapath, requestRing.poller(), replyRing.poller(),
-                new BackoffIdleStrategy(100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100)),
+        // spin, then yield; the worker itself sleeps after ~2000 idle cycles until a producer wakes it
+        worker = new Worker(datapath, requestRing, replyRing, new BackoffIdleStrategy(200, 1900, 1000, 1000),
                 System::currentTimeMillis, timeouts);
         workerThread = new Thread(worker, "egw-datapath");
         workerThread.setDaemon(true);
         workerThread.start();
 
-        egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx);
+        egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, worker::wake);
         egressThread = new Thread(egressReceiver, "egw-egress-rx");
         egressThread.setDaemon(true);
         egressThread.start();
 
         InetSocketAddress listen = new InetSocketAddress(Ipv4Address.toString(config.tunnelListenIp()), config.tunnelListenPort());
-        tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx);
+        tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, worker::wake);
 
         Counters[] requestCounters = {request, tunnelRx};
         Counters[] replyCounters = {reply, egressRx};

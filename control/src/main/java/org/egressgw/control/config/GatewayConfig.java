@@ -214,7 +214,7 @@ public final class GatewayConfig {
         }
         YamlNode ring = pipeline == null ? null : pipeline.get("ringSize");
         if (ring == null) {
-            this.ringSize = 4096;
+            this.ringSize = 16384;
         } else {
             int r = ring.intValue(64, 1048576);
             if (Integer.bitCount(r) != 1) {

@@ -125,7 +125,7 @@ class GatewayConfigTest {
         assertEquals(10_000, c.timeoutTcpClosingMillis());
         assertEquals(60_000, c.timeoutUdpMillis());
         assertEquals(60_000, c.timeoutIcmpMillis());
-        assertEquals(4096, c.ringSize());
+        assertEquals(16384, c.ringSize());
     }
 
     @Test

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code bin/egress-gateway}: the gateway's command line. */
 @Command(name = "egress-gateway", mixinStandardHelpOptions = true, version = "egress-gateway 0.1.0",
         description = "Userspace egress gateway for Kubernetes: VXLAN in, SNAT to a stable egress IP out.",
-        subcommands = {RunCommand.class, DemoCommand.class, ConntrackCommand.class,
+        subcommands = {RunCommand.class, DemoCommand.class, ConntrackCommand.class, ReplayCommand.class,
             ListCommand.class, ExplainCommand.class, ValidateCommand.class, StatusCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -6,6 +6,7 @@ import java.util.concurrent.CountDownLatch;
 import org.egressgw.control.config.GatewayConfig;
 import org.egressgw.control.yaml.SourceException;
 import org.egressgw.core.Gateway;
+import org.egressgw.core.replay.DropCapture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
@@ -19,6 +20,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "Gateway configuration (YAML).")
     Path config;
 
+    @Option(names = "--capture-drops", paramLabel = "DIR",
+            description = "Write dropped packets and their reasons to rotating pcaps in DIR (10 x 10 MB, at most 1000 packets/s).")
+    Path captureDrops;
+
     @Override
     public Integer call() throws Exception {
         GatewayConfig cfg;
@@ -31,22 +36,41 @@ final class RunCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
+        DropCapture drops = null;
         Gateway gateway;
         try {
-            gateway = Gateway.start(cfg, System.out);
+            if (captureDrops != null) {
+                drops = DropCapture.start(captureDrops, cfg.tunnelListenIp(), cfg.tunnelListenPort(), DropCapture.Limits.defaults());
+                System.out.println("capture-drops: writing dropped packets to " + captureDrops.toAbsolutePath());
+            }
+            gateway = Gateway.start(cfg, System.out, drops);
         } catch (Exception e) {
             System.err.println("egress-gateway: could not start: " + e.getMessage());
+            if (drops != null) {
+                drops.close();
+            }
             return 1;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "egw-shutdown"));
+        DropCapture capture = drops;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(gateway, capture), "egw-shutdown"));
         while (!stop.await(500, java.util.concurrent.TimeUnit.MILLISECONDS)) {
             if (!gateway.healthy()) {
                 System.err.println("egress-gateway: datapath stopped unexpectedly");
-                gateway.close();
+                stop(gateway, capture);
                 return 1;
             }
         }
-        gateway.close();
+        stop(gateway, capture);
         return 0;
+    }
+
+    /** The datapath first, then the capture it feeds; both idempotent. */
+    private static synchronized void stop(Gateway gateway, DropCapture drops) {
+        gateway.close();
+        if (drops != null && drops.isOpen()) {
+            drops.close();
+            System.out.println(drops.summary());
+            System.out.flush();
+        }
     }
 }

@@ -196,6 +196,17 @@ public final class Datapath {
         long hi = FlowKey.hi(src, dst);
         long lo = FlowKey.lo(proto, srcPort, dstPort, false);
         int e = table.lookup(hi, lo);
+        if (Ipv4.ttl(b, ip) <= 1) {
+            // expires here: answered as a router would, but only for traffic the gateway would
+            // forward, and without creating state for it
+            int forwardable = e >= 0 ? 0 : policies.table().lookup(src, dst);
+            if (forwardable >= 0) {
+                requestTtlExceeded(b, address, ip, hl, total, peerIp, Ethernet.srcMac(b, eth));
+            } else {
+                dropRequest(policyDrop(forwardable));
+            }
+            return;
+        }
         if (e < 0) {
             e = newConnection(b, eth, hi, lo, proto, src, dst, peerIp);
             if (e < 0) {
@@ -213,10 +224,6 @@ public final class Datapath {
         }
         table.touch(e, now);
         table.count(e, false, total);
-        if (Ipv4.ttl(b, ip) <= 1) {
-            requestTtlExceeded(b, address, ip, hl, total, peerIp, Ethernet.srcMac(b, eth));
-            return;
-        }
         Ipv4.decrementTtl(b, ip);
         if (proto == Ipv4.PROTO_TCP && (tcpFlags & Tcp.SYN) != 0 && settings.mssClamp() > 0
                 && MssClamp.clamp(b, l4, settings.mssClamp())) {
@@ -258,11 +265,13 @@ public final class Datapath {
     private int newConnection(MutableDirectBuffer b, int eth, long hi, long lo, int proto, int src, int dst, int peerIp) {
         int state;
         if (proto == Ipv4.PROTO_TCP) {
-            if ((tcpFlags & Tcp.RST) != 0) {
+            if ((tcpFlags & (Tcp.RST | Tcp.FIN)) != 0 && (tcpFlags & Tcp.SYN) == 0) {
+                // a stray RST or FIN opens nothing (Linux calls it invalid): otherwise it would hold a
+                // port for the established timeout with nobody left to close it
                 dropRequest(DropReason.NO_CONNECTION);
                 return -1;
             }
-            // a SYN opens a connection; anything else is picked up mid-stream (as Linux's
+            // a SYN opens a connection; a plain segment is picked up mid-stream (as Linux's
             // nf_conntrack_tcp_loose does), so flows survive a gateway restart when their port is kept
             state = (tcpFlags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN ? ConnState.TCP_SYN_SENT : ConnState.TCP_ESTABLISHED;
         } else {
@@ -271,12 +280,7 @@ public final class Datapath {
         PolicyTable policyTable = policies.table();
         int policy = policyTable.lookup(src, dst);
         if (policy < 0) {
-            dropRequest(switch (policy) {
-                case PolicyTable.EXCLUDED -> DropReason.EXCLUDED_CIDR;
-                case PolicyTable.NOT_SERVED_HERE -> DropReason.NOT_SERVED_HERE;
-                case PolicyTable.NO_EGRESS_IP -> DropReason.NO_EGRESS_IP;
-                default -> DropReason.NO_POLICY;
-            });
+            dropRequest(policyDrop(policy));
             return -1;
         }
         int egressIp = policyTable.egressIp(policy);
@@ -302,6 +306,15 @@ public final class Datapath {
         table.peerMac(e, Ethernet.srcMac(b, eth));
         request.increment(Counters.CONN_CREATED);
         return e;
+    }
+
+    private static int policyDrop(int verdict) {
+        return switch (verdict) {
+            case PolicyTable.EXCLUDED -> DropReason.EXCLUDED_CIDR;
+            case PolicyTable.NOT_SERVED_HERE -> DropReason.NOT_SERVED_HERE;
+            case PolicyTable.NO_EGRESS_IP -> DropReason.NO_EGRESS_IP;
+            default -> DropReason.NO_POLICY;
+        };
     }
 
     /**
@@ -547,7 +560,7 @@ public final class Datapath {
         writeIcmpError(b, out, Icmp.TYPE_TIME_EXCEEDED, 0, 0, self, pod, quoted);
         int len = ICMP_ERROR_HEADROOM + quoted;
         int outer = encap.encapsulate(b, out, len, peerIp, peerMac, pod);
-        send(address + outer, len + VxlanEncapsulator.OVERHEAD, peerIp, false);
+        send(address + outer, len + VxlanEncapsulator.OVERHEAD, peerIp, false, false);
         request.increment(Counters.ICMP_ERRORS_SENT);
     }
 
@@ -626,10 +639,22 @@ public final class Datapath {
     }
 
     private void send(long address, int length, int dstIp, boolean replyDirection) {
+        send(address, length, dstIp, replyDirection, true);
+    }
+
+    /**
+     * Queues an outer packet for the tunnel. {@code countTx} is false for ICMP errors the gateway
+     * generates about a packet it dropped: that packet is already counted (as a drop), so
+     * received = sent + dropped holds per direction; the errors have their own counter.
+     */
+    private void send(long address, int length, int dstIp, boolean replyDirection, boolean countTx) {
         Counters counters = replyDirection ? reply : request;
         if (!tunnel.add(address, length, dstIp)) {
             tunnel.flush();
             if (!tunnel.add(address, length, dstIp)) {
+                if (!countTx) {
+                    return;
+                }
                 if (replyDirection) {
                     dropReply(DropReason.TX_FAILED);
                 } else {
@@ -638,8 +663,10 @@ public final class Datapath {
                 return;
             }
         }
-        counters.increment(Counters.TX_PACKETS);
-        counters.add(Counters.TX_BYTES, length);
+        if (countTx) {
+            counters.increment(Counters.TX_PACKETS);
+            counters.add(Counters.TX_BYTES, length);
+        }
     }
 
     private void dropRequest(int reason) {

@@ -14,7 +14,11 @@ public final class PacketEvent {
     public final long address;
     /** Where the packet starts within the slot. */
     public int offset;
-    /** Packet length in bytes; 0 means "nothing here, skip" (a read that found no data). */
+    /**
+     * Packet length in bytes (0 is a real, empty datagram, which the datapath counts); negative
+     * means "nothing here, skip" (a read that found no data, or a packet the receiver already
+     * counted as a drop).
+     */
     public int length;
     /** Outer source IPv4 address (tunnel side) in network order. */
     public int peerIp;

@@ -1,6 +1,9 @@
 package org.egressgw.core.datapath;
 
 import com.lmax.disruptor.EventPoller;
+import com.lmax.disruptor.RingBuffer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 import org.agrona.concurrent.IdleStrategy;
 import org.egressgw.conntrack.TimeoutPolicy;
@@ -14,23 +17,32 @@ import org.egressgw.conntrack.TimeoutPolicy;
 public final class Worker implements Runnable {
     private static final long EXPIRY_INTERVAL_MILLIS = 100;
     private static final long STATS_INTERVAL_MILLIS = 1000;
+    /** Idle duty cycles (spins and yields of the idle strategy) before the thread sleeps. */
+    static final int SLEEP_AFTER_IDLE_CYCLES = 2000;
+    /** Longest sleep, so expiry and statistics still run on time on an idle gateway. */
+    static final long MAX_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final Datapath datapath;
     private final EventPoller<PacketEvent> requests;
     private final EventPoller<PacketEvent> replies;
+    private final RingBuffer<PacketEvent> requestRing;
+    private final RingBuffer<PacketEvent> replyRing;
     private final IdleStrategy idle;
     private final LongSupplier clock;
     private final TimeoutPolicy timeouts;
     private final int expiryVisits;
     private volatile boolean running = true;
     private volatile boolean started;
+    /** Set while the datapath thread is (about to be) parked; producers unpark it after publishing. */
+    private volatile boolean sleeping;
+    private volatile Thread thread;
     private long now;
     private long nextExpiry;
     private long nextStats;
     private int handled;
 
     private final EventPoller.Handler<PacketEvent> requestHandler = (ev, seq, endOfBatch) -> {
-        if (ev.length > 0) {
+        if (ev.length >= 0) {
             datapath().onRequest(ev.buffer, ev.address, ev.offset, ev.length, ev.peerIp, now);
         }
         handled++;
@@ -41,7 +53,7 @@ public final class Worker implements Runnable {
     };
 
     private final EventPoller.Handler<PacketEvent> replyHandler = (ev, seq, endOfBatch) -> {
-        if (ev.length > 0) {
+        if (ev.length >= 0) {
             datapath().onReply(ev.buffer, ev.address, ev.offset, ev.length, now);
         }
         handled++;
@@ -51,11 +63,13 @@ public final class Worker implements Runnable {
         return true;
     };
 
-    public Worker(Datapath datapath, EventPoller<PacketEvent> requests, EventPoller<PacketEvent> replies,
-            IdleStrategy idle, LongSupplier clock, TimeoutPolicy timeouts) {
+    public Worker(Datapath datapath, PacketRing requestRing, PacketRing replyRing, IdleStrategy idle, LongSupplier clock,
+            TimeoutPolicy timeouts) {
         this.datapath = datapath;
-        this.requests = requests;
-        this.replies = replies;
+        this.requestRing = requestRing.ring();
+        this.replyRing = replyRing.ring();
+        this.requests = requestRing.poller();
+        this.replies = replyRing.poller();
         this.idle = idle;
         this.clock = clock;
         this.timeouts = timeouts;
@@ -74,12 +88,50 @@ public final class Worker implements Runnable {
         return started && running;
     }
 
+    /**
+     * Called by a producer after it published: wakes the datapath thread if it went to sleep. A
+     * volatile read when it is awake. Publishing (a volatile store of the ring cursor) happens
+     * before this read, and the thread sets {@code sleeping} before it checks the rings one last
+     * time, so one of the two always sees the other: no wake-up is lost.
+     */
+    public void wake() {
+        if (sleeping) {
+            Thread t = thread;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /**
+     * The duty cycle: busy-spin, then yield (the {@code idle} strategy given, which must not park
+     * long), and after {@link #SLEEP_AFTER_IDLE_CYCLES} idle cycles sleep until a producer wakes
+     * the thread — so an idle gateway burns no core and a packet arriving at an idle gateway waits
+     * for one thread wake-up, not for a back-off timer to expire.
+     */
     @Override
     public void run() {
+        thread = Thread.currentThread();
         started = true;
+        int idleCycles = 0;
         try {
             while (running) {
-                idle.idle(doWork());
+                int work = doWork();
+                if (work > 0) {
+                    idleCycles = 0;
+                    idle.reset();
+                    continue;
+                }
+                if (++idleCycles < SLEEP_AFTER_IDLE_CYCLES) {
+                    idle.idle(0);
+                    continue;
+                }
+                sleeping = true;
+                if (!pending()) {
+                    LockSupport.parkNanos(this, MAX_SLEEP_NANOS);
+                }
+                sleeping = false;
+                idleCycles = 0;
             }
         } catch (Exception e) {
             // a bug, not bad input: bad input is counted inside the datapath
@@ -88,6 +140,11 @@ public final class Worker implements Runnable {
         } finally {
             datapath.flush();
         }
+    }
+
+    /** True if a producer published something this thread has not handled yet. */
+    private boolean pending() {
+        return requestRing.getCursor() > requests.getSequence().get() || replyRing.getCursor() > replies.getSequence().get();
     }
 
     /** One duty cycle; returns the amount of work done (0 = idle). */

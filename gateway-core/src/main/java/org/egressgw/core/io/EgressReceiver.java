@@ -24,9 +24,11 @@ public final class EgressReceiver implements Runnable {
     private final RingBuffer<PacketEvent> ring;
     private final Counters counters;
     private final UnsafeBuffer scratch = new UnsafeBuffer(ByteBuffer.allocateDirect(65536));
+    private final Runnable wakeConsumer;
     private volatile boolean running = true;
 
-    public EgressReceiver(TunDevice tun, RingBuffer<PacketEvent> ring, Counters counters) {
+    public EgressReceiver(TunDevice tun, RingBuffer<PacketEvent> ring, Counters counters, Runnable wakeConsumer) {
+        this.wakeConsumer = wakeConsumer;
         this.tun = tun;
         this.ring = ring;
         this.counters = counters;
@@ -63,7 +65,7 @@ public final class EgressReceiver implements Runnable {
                 PacketEvent ev = ring.get(seq);
                 int n = tun.read(ev.address + Datapath.REPLY_OFFSET, ev.buffer.capacity() - Datapath.REPLY_OFFSET);
                 ev.offset = Datapath.REPLY_OFFSET;
-                ev.length = Math.max(n, 0);
+                ev.length = n > 0 ? n : -1;
                 if (first < 0) {
                     first = seq;
                 }
@@ -78,6 +80,7 @@ public final class EgressReceiver implements Runnable {
             }
             if (first >= 0) {
                 ring.publish(first, last);
+                wakeConsumer.run();
             }
         }
     }

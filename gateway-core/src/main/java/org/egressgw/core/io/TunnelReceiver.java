@@ -39,8 +39,8 @@ public final class TunnelReceiver implements AutoCloseable {
     private final Channel channel;
     private final Counters counters;
 
-    public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters)
-            throws InterruptedException {
+    public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
+            Runnable wakeConsumer) throws InterruptedException {
         if (!Epoll.isAvailable()) {
             throw new IllegalStateException("Netty epoll transport unavailable: " + Epoll.unavailabilityCause());
         }
@@ -53,7 +53,7 @@ public final class TunnelReceiver implements AutoCloseable {
                 .option(ChannelOption.SO_RCVBUF, 8 << 20)
                 .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxDatagram)
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(maxDatagram * BATCH))
-                .handler(new Handler(ring, counters));
+                .handler(new Handler(ring, counters, wakeConsumer));
         this.channel = b.bind(listen).sync().channel();
     }
 
@@ -75,10 +75,12 @@ public final class TunnelReceiver implements AutoCloseable {
     private static final class Handler extends ChannelInboundHandlerAdapter {
         private final RingBuffer<PacketEvent> ring;
         private final Counters counters;
+        private final Runnable wakeConsumer;
         private long first = -1;
         private long last = -1;
 
-        Handler(RingBuffer<PacketEvent> ring, Counters counters) {
+        Handler(RingBuffer<PacketEvent> ring, Counters counters, Runnable wakeConsumer) {
+            this.wakeConsumer = wakeConsumer;
             this.ring = ring;
             this.counters = counters;
         }
@@ -103,7 +105,7 @@ public final class TunnelReceiver implements AutoCloseable {
                 int room = ev.buffer.capacity() - Datapath.REQUEST_OFFSET;
                 if (len > room) {
                     counters.drop(DropReason.OVERSIZE);
-                    ev.length = 0;
+                    ev.length = -1;
                 } else {
                     if (content.hasMemoryAddress()) {
                         PlatformDependent.copyMemory(content.memoryAddress() + content.readerIndex(),
@@ -131,6 +133,7 @@ public final class TunnelReceiver implements AutoCloseable {
                 ring.publish(first, last);
                 first = -1;
                 last = -1;
+                wakeConsumer.run();
             }
         }
     }

@@ -252,6 +252,9 @@ class DatapathTest {
         len = fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000, 80, Tcp.RST | Tcp.ACK, 0, 0));
         request(len, NODE);
         assertEquals(1, drops(request, DropReason.NO_CONNECTION), "a stray RST opens nothing");
+        len = fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000, 80, Tcp.FIN | Tcp.ACK, 0, 0));
+        request(len, NODE);
+        assertEquals(2, drops(request, DropReason.NO_CONNECTION), "nor does a stray FIN");
         len = fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 40000, 80, 100, true));
         int ip = Datapath.REQUEST_OFFSET + 22;
         Ipv4.flagsAndFragment(slot, ip, Ipv4.FLAG_MF | 100); // a later fragment whose first never came
