@@ -71,11 +71,14 @@ public final class EndToEnd {
 
     private static final Figure TCP1 = new Figure("TCP, 1 stream", "Gbit/s", true);
     private static final Figure TCP4 = new Figure("TCP, 4 streams", "Gbit/s", true);
-    private static final Figure UDP = new Figure("UDP 64-B packets received", "kpps", true);
+    private static final Figure UDP = new Figure("UDP 64-B packets, 64 flows", "kpps", true);
     private static final Figure FLOWS = new Figure("new UDP flows received", "k flows/s", true);
     private static final Figure RTT_AVG = new Figure("ping RTT avg", "us", false);
     private static final Figure RTT_P99 = new Figure("ping RTT p99", "us", false);
-    private static final List<Figure> FIGURES = List.of(TCP1, TCP4, UDP, FLOWS, RTT_AVG, RTT_P99);
+    private static final Figure RR_AVG = new Figure("TCP request/response avg", "us", false);
+    private static final Figure RR_P99 = new Figure("TCP request/response p99", "us", false);
+    private static final List<Figure> FIGURES = List.of(TCP1, TCP4, UDP, FLOWS, RTT_AVG, RTT_P99, RR_AVG, RR_P99);
+    private static final int RR_PORT = 7001;
 
     public static void main(String[] args) throws Exception {
         boolean shortMode = false;
@@ -160,6 +163,11 @@ public final class EndToEnd {
             tryMeasure(results, RTT_AVG, () -> (rtt[0] = pingRtt(topo))[0]);
             if (rtt[0] != null) {
                 results.put(RTT_P99, rtt[0][1]);
+            }
+            double[][] rr = new double[1][];
+            tryMeasure(results, RR_AVG, () -> (rr[0] = tcpRequestResponse(topo))[0]);
+            if (rr[0] != null) {
+                results.put(RR_P99, rr[0][1]);
             }
             if (options.mode() == org.egressgw.testbed.GatewayMode.USERSPACE) {
                 ExecResult m = topo.exec(topo.gw(), Duration.ofSeconds(10), "curl", "-s", "-m", "5",
@@ -291,7 +299,7 @@ public final class EndToEnd {
 
     private double smallUdp(Topology topo) throws IOException {
         ExecResult r = topo.exec(topo.pod1(), Duration.ofSeconds(seconds + 30L), "iperf3", "-c", SERVER, "-p",
-                Integer.toString(IPERF_PORT), "-u", "-b", "0", "-l", Integer.toString(SMALL_UDP_PAYLOAD), "-t",
+                Integer.toString(IPERF_PORT), "-u", "-b", "0", "-P", "64", "-l", Integer.toString(SMALL_UDP_PAYLOAD), "-t",
                 Integer.toString(seconds), "-J", "--get-server-output");
         saveRaw("udp-small.json", r);
         String json = r.stdout();
@@ -352,6 +360,33 @@ public final class EndToEnd {
         note(String.format(Locale.ROOT, "ping: %d of %d replies, avg %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us",
                 sorted.length, pings, avg, sorted[sorted.length / 2], p99, sorted[sorted.length - 1]));
         return new double[] {avg, p99};
+    }
+
+    /** 1-byte TCP request/response round trips (TCP_NODELAY), python on both ends: {avg, p99} in µs. */
+    private double[] tcpRequestResponse(Topology topo) throws Exception {
+        Path script = topo.workDir().resolve("tcp_rr.py");
+        try (InputStream in = EndToEnd.class.getResourceAsStream("tcp_rr.py")) {
+            if (in == null) {
+                throw new IOException("resource tcp_rr.py missing from the benchmarks jar");
+            }
+            Files.write(script, in.readAllBytes());
+        }
+        topo.start(topo.ext(), List.of(Topology.PYTHON, script.toString(), "server", SERVER, Integer.toString(RR_PORT)),
+                topo.workDir().resolve("tcp-rr-server.log"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!topo.exec(topo.ext(), Duration.ofSeconds(5), "ss", "-Hltn", "src", SERVER).stdout().contains(":" + RR_PORT)) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("tcp_rr server did not listen");
+            }
+            Thread.sleep(50);
+        }
+        ExecResult r = topo.exec(topo.pod1(), Duration.ofSeconds(60), Topology.PYTHON, script.toString(), "client", SERVER,
+                Integer.toString(RR_PORT), Integer.toString(pings)).orThrow("tcp_rr client");
+        saveRaw("tcp-rr.txt", r);
+        String[] f = r.stdout().strip().split("\\s+");
+        note("tcp request/response: " + pings + " round trips, avg " + f[0] + " us, p50 " + f[1] + " us, p99 " + f[2]
+                + " us, max " + f[3] + " us");
+        return new double[] {Double.parseDouble(f[0]), Double.parseDouble(f[2])};
     }
 
     /** The text after the first match of {@code regex}. */
