@@ -33,7 +33,9 @@ import org.egressgw.core.datapath.PacketRing;
 import org.egressgw.core.datapath.Worker;
 import org.egressgw.core.host.HostPlumbing;
 import org.egressgw.core.host.Interfaces;
+import org.egressgw.core.datapath.EgressSink;
 import org.egressgw.core.io.EgressReceiver;
+import org.egressgw.core.io.GsoTunEgressSink;
 import org.egressgw.core.io.RawTunnelSink;
 import org.egressgw.core.io.TunEgressSink;
 import org.egressgw.core.io.TunnelReceiver;
@@ -118,9 +120,12 @@ public final class Gateway implements AutoCloseable {
         int slot = Integer.highestOneBit(Math.max(config.underlayMtu(), egressMtu) + Datapath.REPLY_OFFSET - 1) << 1;
         int maxDatagram = slot - Datapath.REQUEST_OFFSET;
 
-        tun = TunDevice.open(config.egressDevice(), true);
+        // with offload, TCP segments are coalesced into GSO super-packets on the way out (one write
+        // carries many segments; the kernel cuts them again): the TUN device then carries a vnet header
+        tun = TunDevice.open(config.egressDevice(), true, config.egressOffload());
         resources.add(tun);
-        out.println("plumbing: + TUN device " + tun.name() + " (removed when the gateway exits)");
+        out.println("plumbing: + TUN device " + tun.name() + (config.egressOffload() ? " with GSO offload" : "")
+                + " (removed when the gateway exits)");
         plumbing = new HostPlumbing(out);
         resources.add(plumbing);
         // the TUN device's MTU is the tunnel's inner MTU: when the kernel forwards a reply into it,
@@ -141,7 +146,8 @@ public final class Gateway implements AutoCloseable {
         Counters reply = new Counters();
         Counters tunnelRx = new Counters();
         Counters egressRx = new Counters();
-        datapath = new Datapath(settings, table, new Datapath.PolicyView(PolicyTable.EMPTY), new TunEgressSink(tun),
+        EgressSink egressSink = config.egressOffload() ? new GsoTunEgressSink(tun) : new TunEgressSink(tun);
+        datapath = new Datapath(settings, table, new Datapath.PolicyView(PolicyTable.EMPTY), egressSink,
                 new RawTunnelSink(raw), request, reply);
         if (dropObserver != null) {
             datapath.dropObserver(dropObserver);

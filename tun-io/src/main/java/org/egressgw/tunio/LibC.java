@@ -48,6 +48,10 @@ public final class LibC {
         @SaveError
         @ssize_t long write(int fd, @intptr_t long buf, @size_t long count);
 
+        /** {@code ssize_t writev(int fd, const struct iovec *iov, int iovcnt)}. */
+        @SaveError
+        @ssize_t long writev(int fd, @intptr_t long iov, int iovcnt);
+
         /**
          * {@code int ioctl(int fd, unsigned long request, void *argp)}. Declared with a fixed third argument;
          * on x86_64 the variadic and fixed calling conventions agree for integer/pointer arguments.
@@ -132,6 +136,16 @@ public final class LibC {
     public static final long SIOCGIFINDEX = 0x8933L;
     public static final short IFF_TUN = 0x0001;
     public static final short IFF_NO_PI = 0x1000;
+    /** Every read and write on the descriptor is prefixed by a {@code struct virtio_net_hdr}. */
+    public static final short IFF_VNET_HDR = 0x4000;
+    /** {@code _IOW('T', 208, unsigned int)}: the offloads (TUN_F_*) the reader accepts; 0 = none. */
+    public static final long TUNSETOFFLOAD = 0x400454d0L;
+    /** {@code _IOR('T', 215, int)}. */
+    public static final long TUNGETVNETHDRSZ = 0x800454d7L;
+    /** {@code _IOW('T', 216, int)}: size of the vnet header prefix, at least 10. */
+    public static final long TUNSETVNETHDRSZ = 0x400454d8L;
+    /** {@code _IOW('T', 220, int)}: non-zero = the vnet header's 16-bit fields are little-endian on every arch. */
+    public static final long TUNSETVNETLE = 0x400454dcL;
 
     // ---- struct ifreq (net/if.h): char ifr_name[IFNAMSIZ]; union { short flags; int mtu; int ifindex; ... } ----
     public static final int IFNAMSIZ = 16;

@@ -11,7 +11,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * A layer-3 TUN interface ({@code /dev/net/tun}, {@code IFF_TUN | IFF_NO_PI}): each read returns one IP
  * packet exactly as routed to the interface, each write injects one IP packet into the kernel as if it had
- * arrived on the interface. No packet-information prefix, no offloads.
+ * arrived on the interface. No packet-information prefix; optionally a virtio-net header prefix
+ * ({@link #open(String, boolean, boolean)}) through which a writer can hand the kernel TCP super-packets to
+ * segment.
  *
  * <p>Concurrency: one reader thread ({@link #read}, {@link #awaitReadable}) and one writer thread
  * ({@link #write}) may run at the same time; the kernel serialises nothing between them and neither needs it.
@@ -28,7 +30,11 @@ public final class TunDevice implements AutoCloseable {
     private static final String CLONE_DEVICE = "/dev/net/tun";
 
     private final String name;
+    private final int vnetHeaderLength;
     private volatile int fd;
+    /** Two struct iovec for {@link #write(long, int, long, int)}; writer thread only. */
+    private final UnsafeBuffer iovec;
+    private final long iovecAddress;
     /** One struct pollfd, used only by the reader thread. */
     private final UnsafeBuffer pollfd;
     private final long pollfdAddress;
@@ -37,42 +43,97 @@ public final class TunDevice implements AutoCloseable {
     private long writeDropCount;
     private int lastWriteErrno;
 
-    private TunDevice(int fd, String name) {
+    private TunDevice(int fd, String name, int vnetHeaderLength) {
         this.fd = fd;
         this.name = name;
+        this.vnetHeaderLength = vnetHeaderLength;
+        this.iovec = new UnsafeBuffer(BufferUtil.allocateDirectAligned(2 * LibC.SIZEOF_IOVEC, 8));
+        this.iovecAddress = iovec.addressOffset();
         this.pollfd = new UnsafeBuffer(BufferUtil.allocateDirectAligned(LibC.SIZEOF_POLLFD, 8));
         this.pollfdAddress = pollfd.addressOffset();
     }
 
     /**
      * Creates (or attaches to an existing persistent) TUN interface named {@code name} in the calling thread's
+     * network namespace, without a vnet header: {@code open(name, nonBlocking, false)}.
+     *
+     * @see #open(String, boolean, boolean)
+     */
+    public static TunDevice open(String name, boolean nonBlocking) throws IOException {
+        return open(name, nonBlocking, false);
+    }
+
+    /**
+     * Creates (or attaches to an existing persistent) TUN interface named {@code name} in the calling thread's
      * network namespace. The interface starts down and without addresses; configure it with {@code ip}.
+     *
+     * <p>With {@code vnetHdr} the device is opened with {@code IFF_VNET_HDR}: every {@link #read} returns a
+     * {@link VirtioNetHeader} ({@link #vnetHeaderLength()} bytes) before the packet, and every {@link #write}
+     * must start with one — which lets a writer hand the kernel TCP super-packets to segment
+     * ({@link VirtioNetHeader#GSO_TCPV4}). The header is set to 10 bytes ({@code TUNSETVNETHDRSZ}) and
+     * little-endian ({@code TUNSETVNETLE}); receive offloads stay off ({@code TUNSETOFFLOAD} 0), so the
+     * kernel segments and checksums everything before a read returns it: reads carry {@code gso_type} NONE and
+     * never NEEDS_CSUM (verified on this project's kernel by {@code TunVnetHeaderIT}), at most DATA_VALID.
      *
      * @param name at most 15 ASCII characters; empty or containing "%d" lets the kernel choose
      * @param nonBlocking whether {@link #read}/{@link #write} return at once instead of waiting
+     * @param vnetHdr whether reads and writes carry a virtio-net header
      * @throws IllegalArgumentException if the name can never be valid (the message names it)
      * @throws NativeIoException if the kernel refuses (e.g. EPERM without CAP_NET_ADMIN, EBUSY if in use,
-     *         EINVAL if a non-TUN device has that name)
+     *         EINVAL if a non-TUN device has that name, or a persistent one with other flags)
      */
-    public static TunDevice open(String name, boolean nonBlocking) throws IOException {
+    public static TunDevice open(String name, boolean nonBlocking, boolean vnetHdr) throws IOException {
         final Ifreq ifreq = new Ifreq(name);
         final int flags = LibC.O_RDWR | LibC.O_CLOEXEC | (nonBlocking ? LibC.O_NONBLOCK : 0);
         final int fd = C.open(CLONE_DEVICE, flags);
         if (fd < 0) {
             throw LibC.lastError("open(" + CLONE_DEVICE + ") for TUN device '" + name + "'");
         }
-        ifreq.buffer.putShort(LibC.IFREQ_UNION_OFFSET, (short) (LibC.IFF_TUN | LibC.IFF_NO_PI));
+        final short ifFlags = (short) (LibC.IFF_TUN | LibC.IFF_NO_PI | (vnetHdr ? LibC.IFF_VNET_HDR : 0));
+        ifreq.buffer.putShort(LibC.IFREQ_UNION_OFFSET, ifFlags);
         if (C.ioctl(fd, LibC.TUNSETIFF, ifreq.address) < 0) {
             final int errno = LibC.errno();
             C.close(fd);
             throw new NativeIoException("ioctl(TUNSETIFF) for TUN device '" + name + "'", errno);
         }
-        return new TunDevice(fd, ifreq.name());
+        if (vnetHdr) {
+            try {
+                configureVnetHeader(fd, name);
+            } catch (NativeIoException e) {
+                C.close(fd);
+                throw e;
+            }
+        }
+        return new TunDevice(fd, ifreq.name(), vnetHdr ? VirtioNetHeader.LENGTH : 0);
+    }
+
+    private static void configureVnetHeader(int fd, String name) throws NativeIoException {
+        final UnsafeBuffer arg = new UnsafeBuffer(BufferUtil.allocateDirectAligned(8, 8));
+        arg.putInt(0, VirtioNetHeader.LENGTH);
+        if (C.ioctl(fd, LibC.TUNSETVNETHDRSZ, arg.addressOffset()) < 0) {
+            throw LibC.lastError("ioctl(TUNSETVNETHDRSZ, " + VirtioNetHeader.LENGTH + ") for TUN device '" + name + "'");
+        }
+        arg.putInt(0, 1);
+        if (C.ioctl(fd, LibC.TUNSETVNETLE, arg.addressOffset()) < 0) {
+            throw LibC.lastError("ioctl(TUNSETVNETLE, 1) for TUN device '" + name + "'");
+        }
+        // TUNSETOFFLOAD takes its value directly, not through a pointer
+        if (C.ioctl(fd, LibC.TUNSETOFFLOAD, 0L) < 0) {
+            throw LibC.lastError("ioctl(TUNSETOFFLOAD, 0) for TUN device '" + name + "'");
+        }
     }
 
     /** The interface name the kernel assigned (equal to the requested one unless a pattern was given). */
     public String name() {
         return name;
+    }
+
+    /**
+     * Bytes of {@link VirtioNetHeader} in front of every packet read or written: {@link VirtioNetHeader#LENGTH}
+     * when opened with a vnet header, else 0.
+     */
+    public int vnetHeaderLength() {
+        return vnetHeaderLength;
     }
 
     /** The file descriptor, or -1 once closed. */
@@ -81,7 +142,8 @@ public final class TunDevice implements AutoCloseable {
     }
 
     /**
-     * Reads one IP packet into native memory.
+     * Reads one IP packet into native memory; on a device opened with a vnet header the packet is preceded by
+     * a {@link VirtioNetHeader} of {@link #vnetHeaderLength()} bytes, included in the returned length.
      *
      * @param address start of caller-owned native memory
      * @param capacity bytes available there; should be at least the interface MTU: a longer packet is
@@ -111,7 +173,8 @@ public final class TunDevice implements AutoCloseable {
     }
 
     /**
-     * Injects one IP packet (version taken from its first nibble) into the kernel.
+     * Injects one IP packet (version taken from its first nibble) into the kernel. On a device opened with a
+     * vnet header the {@code length} bytes at {@code address} must start with a {@link VirtioNetHeader}.
      *
      * <p>Refusals that concern this packet or momentary congestion are drops, not exceptions: EAGAIN and
      * ENOBUFS (queue full), EINVAL (not IPv4/IPv6, too short), EMSGSIZE (too long), EIO (interface down).
@@ -148,6 +211,57 @@ public final class TunDevice implements AutoCloseable {
                     }
                     throw new UncheckedIOException(new NativeIoException("write(TUN device '" + name + "')", errno));
             }
+        }
+    }
+
+    /**
+     * Injects one packet whose header and body lie apart, with one writev(2): for a device opened with a vnet
+     * header, {@code header} is the {@link VirtioNetHeader} and {@code body} the IP packet, so neither has to
+     * be copied next to the other. Drops and return values as {@link #write(long, int)}, counting
+     * {@code headerLength + bodyLength}.
+     *
+     * <p>Writer thread only (a preallocated iovec pair is reused).
+     */
+    public int write(long headerAddress, int headerLength, long bodyAddress, int bodyLength) {
+        iovec.putLong(LibC.IOVEC_BASE_OFFSET, headerAddress);
+        iovec.putLong(LibC.IOVEC_LEN_OFFSET, headerLength);
+        iovec.putLong(LibC.SIZEOF_IOVEC + LibC.IOVEC_BASE_OFFSET, bodyAddress);
+        iovec.putLong(LibC.SIZEOF_IOVEC + LibC.IOVEC_LEN_OFFSET, bodyLength);
+        while (true) {
+            final int fd = this.fd;
+            if (fd < 0) {
+                return -1;
+            }
+            final long n = C.writev(fd, iovecAddress, 2);
+            if (n >= 0) {
+                return (int) n;
+            }
+            final int errno = LibC.errno();
+            if (errno == LibC.EINTR) {
+                continue;
+            }
+            if (isDropErrno(errno)) {
+                writeDropCount++;
+                lastWriteErrno = errno;
+                return 0;
+            }
+            if (this.fd < 0) {
+                return -1;
+            }
+            throw new UncheckedIOException(new NativeIoException("writev(TUN device '" + name + "')", errno));
+        }
+    }
+
+    private static boolean isDropErrno(int errno) {
+        switch (errno) {
+            case LibC.EAGAIN:
+            case LibC.ENOBUFS:
+            case LibC.EINVAL:
+            case LibC.EMSGSIZE:
+            case LibC.EIO:
+                return true;
+            default:
+                return false;
         }
     }
 

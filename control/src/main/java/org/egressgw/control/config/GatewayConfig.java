@@ -64,6 +64,7 @@ public final class GatewayConfig {
     private final int portRangeLow;
     private final int portRangeHigh;
     private final int mssClamp;
+    private final boolean egressOffload;
     private final List<Path> clusterPaths;
     private final Optional<KubernetesSettings> clusterKubernetes;
     private final String adminHost;
@@ -137,7 +138,7 @@ public final class GatewayConfig {
         this.tunnelDstPort = port == null ? tunnelListenPort : port.intValue(1, 65535);
 
         YamlNode egress = root.require("egress");
-        egress.allowOnly("interface", "device", "portRange", "mss");
+        egress.allowOnly("interface", "device", "portRange", "mss", "offload");
         this.egressInterface = interfaceName(egress.require("interface"));
         YamlNode device = egress.get("device");
         this.egressDevice = device == null ? "egw0" : interfaceName(device);
@@ -150,6 +151,8 @@ public final class GatewayConfig {
             this.portRangeLow = lh[0];
             this.portRangeHigh = lh[1];
         }
+        YamlNode offload = egress.get("offload");
+        this.egressOffload = offload == null || offload.booleanValue();
         YamlNode mss = egress.get("mss");
         this.mssClamp = mss == null ? innerMtu() - TCP_IP_HEADERS : mss(mss, innerMtu());
 
@@ -462,6 +465,14 @@ public final class GatewayConfig {
     }
 
     /** TCP MSS to clamp SYNs to, 0 when clamping is off. */
+    /**
+     * Whether TCP segments written to the TUN device are coalesced into GSO super-packets
+     * ({@code egress.offload}, default true).
+     */
+    public boolean egressOffload() {
+        return egressOffload;
+    }
+
     public int mssClamp() {
         return mssClamp;
     }

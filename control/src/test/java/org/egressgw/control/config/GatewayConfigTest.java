@@ -1,6 +1,7 @@
 package org.egressgw.control.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -126,6 +127,16 @@ class GatewayConfigTest {
         assertEquals(60_000, c.timeoutUdpMillis());
         assertEquals(60_000, c.timeoutIcmpMillis());
         assertEquals(16384, c.ringSize());
+        assertTrue(c.egressOffload());
+    }
+
+    @Test
+    void offloadCanBeTurnedOffAndMustBeABoolean() throws Exception {
+        GatewayConfig c = GatewayConfig.load(write(MINIMAL.replace("  interface: ext0", "  interface: ext0\n  offload: false")));
+        assertFalse(c.egressOffload());
+        SourceException e = assertThrows(SourceException.class,
+                () -> GatewayConfig.load(write(MINIMAL.replace("  interface: ext0", "  interface: ext0\n  offload: maybe"))));
+        assertTrue(e.getMessage().contains("offload"), e.getMessage());
     }
 
     @Test

@@ -2,6 +2,7 @@ package org.egressgw.core.admin;
 
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.function.Supplier;
 import org.egressgw.conntrack.ConnTable;
@@ -75,6 +76,8 @@ public final class GatewayMetrics {
                 .help("Ports in use towards the busiest destination, in percent of the port range (alert before 100)")
                 .callback(cb -> cb.call(nat.get().busiest().stream().mapToDouble(NatStats.Destination::saturationPercent)
                         .max().orElse(0))).register(registry);
+        // heap, GC, buffer pools, threads, file descriptors: what a soak watches for growth
+        JvmMetrics.builder().register(registry);
         GaugeWithCallback.builder().name("egw_policies_served").help("Egress gateway policies this gateway serves")
                 .callback(cb -> cb.call(policiesServed.get())).register(registry);
     }

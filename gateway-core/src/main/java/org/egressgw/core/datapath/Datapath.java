@@ -685,6 +685,7 @@ public final class Datapath {
 
     /** Sends what the batch queued; called at the end of every ring batch. */
     public void flush() {
+        egress.flush();
         tunnel.flush();
     }
 

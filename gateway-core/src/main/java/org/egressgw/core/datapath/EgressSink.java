@@ -9,4 +9,8 @@ public interface EgressSink {
      * @return bytes written, or 0 if the kernel had no room (counted as a drop by the caller)
      */
     int write(long address, int length);
+
+    /** Writes whatever {@link #write} held back; called at the end of every ring batch. */
+    default void flush() {
+    }
 }

@@ -26,10 +26,13 @@ public final class EgressReceiver implements Runnable {
     private final UnsafeBuffer scratch = new UnsafeBuffer(ByteBuffer.allocateDirect(65536));
     private final Runnable wakeConsumer;
     private volatile boolean running = true;
+    /** Bytes of virtio-net header in front of each packet read (0 without IFF_VNET_HDR). */
+    private final int vnetHeader;
 
     public EgressReceiver(TunDevice tun, RingBuffer<PacketEvent> ring, Counters counters, Runnable wakeConsumer) {
         this.wakeConsumer = wakeConsumer;
         this.tun = tun;
+        this.vnetHeader = tun.vnetHeaderLength();
         this.ring = ring;
         this.counters = counters;
     }
@@ -63,9 +66,14 @@ public final class EgressReceiver implements Runnable {
                     break;
                 }
                 PacketEvent ev = ring.get(seq);
-                int n = tun.read(ev.address + Datapath.REPLY_OFFSET, ev.buffer.capacity() - Datapath.REPLY_OFFSET);
+                // a vnet header (if any) lands in the slot's headroom, in front of the packet
+                int n = tun.read(ev.address + Datapath.REPLY_OFFSET - vnetHeader,
+                        ev.buffer.capacity() - Datapath.REPLY_OFFSET + vnetHeader);
                 ev.offset = Datapath.REPLY_OFFSET;
-                ev.length = n > 0 ? n : -1;
+                ev.length = n > vnetHeader ? n - vnetHeader : -1;
+                if (n > 0 && n <= vnetHeader) {
+                    n = 0;
+                }
                 if (first < 0) {
                     first = seq;
                 }
