@@ -2,6 +2,7 @@ package org.egressgw.core.datapath;
 
 import com.lmax.disruptor.EventPoller;
 import com.lmax.disruptor.RingBuffer;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
@@ -95,6 +96,10 @@ public final class Worker implements Runnable {
      * time, so one of the two always sees the other: no wake-up is lost.
      */
     public void wake() {
+        // the ring cursor is published with a release store, which a later load may pass: the full
+        // fence orders the publication before the read of {@code sleeping} (Dekker), else a
+        // wake-up can be lost and the thread sleeps its full timeout
+        VarHandle.fullFence();
         if (sleeping) {
             Thread t = thread;
             if (t != null) {
@@ -127,6 +132,7 @@ public final class Worker implements Runnable {
                     continue;
                 }
                 sleeping = true;
+                VarHandle.fullFence();
                 if (!pending()) {
                     LockSupport.parkNanos(this, MAX_SLEEP_NANOS);
                 }
