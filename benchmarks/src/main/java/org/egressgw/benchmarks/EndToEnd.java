@@ -209,6 +209,12 @@ public final class EndToEnd {
 
     private void startGateway(Topology topo) throws Exception {
         Path config = topo.writeGatewayFiles();
+        String idle = System.getenv("EGW_E2E_IDLE");
+        if (idle != null && !idle.isBlank()) {
+            // e.g. EGW_E2E_IDLE=spin: compare the datapath thread's idle modes
+            Files.writeString(config, "pipeline: {idle: " + idle + "}\n", java.nio.file.StandardOpenOption.APPEND);
+            note("gateway config: pipeline.idle = " + idle);
+        }
         Path gwLog = topo.workDir().resolve("gateway.log");
         Path dist = snapshotGateway(topo.workDir().resolve("gateway-dist"));
         Process p = topo.start(topo.gw(), List.of(dist.resolve("bin/egress-gateway").toString(), "run", "--config",

@@ -166,7 +166,7 @@ public final class Gateway implements AutoCloseable {
                 config.timeoutTcpClosingMillis(), config.timeoutUdpMillis(), config.timeoutIcmpMillis());
         // spin, then yield; the worker itself sleeps after ~2000 idle cycles until a producer wakes it
         worker = new Worker(datapath, requestRing, replyRing, new BackoffIdleStrategy(200, 1900, 1000, 1000),
-                System::currentTimeMillis, timeouts);
+                System::currentTimeMillis, timeouts, config.spinWhenIdle());
         workerThread = new Thread(worker, "egw-datapath");
         workerThread.setDaemon(true);
         workerThread.start();

@@ -131,6 +131,15 @@ class GatewayConfigTest {
     }
 
     @Test
+    void pipelineIdleModes() throws Exception {
+        assertFalse(GatewayConfig.load(write(MINIMAL)).spinWhenIdle());
+        assertTrue(GatewayConfig.load(write(MINIMAL + "pipeline:\n  idle: spin\n")).spinWhenIdle());
+        SourceException e = assertThrows(SourceException.class,
+                () -> GatewayConfig.load(write(MINIMAL + "pipeline:\n  idle: nap\n")));
+        assertTrue(e.getMessage().contains("idle") && e.getMessage().contains("'nap'"), e.getMessage());
+    }
+
+    @Test
     void offloadCanBeTurnedOffAndMustBeABoolean() throws Exception {
         GatewayConfig c = GatewayConfig.load(write(MINIMAL.replace("  interface: ext0", "  interface: ext0\n  offload: false")));
         assertFalse(c.egressOffload());

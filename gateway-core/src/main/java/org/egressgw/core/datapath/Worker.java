@@ -36,6 +36,7 @@ public final class Worker implements Runnable {
     private volatile boolean started;
     /** Set while the datapath thread is (about to be) parked; producers unpark it after publishing. */
     private volatile boolean sleeping;
+    private final boolean spinWhenIdle;
     private volatile Thread thread;
     private long now;
     private long nextExpiry;
@@ -66,6 +67,15 @@ public final class Worker implements Runnable {
 
     public Worker(Datapath datapath, PacketRing requestRing, PacketRing replyRing, IdleStrategy idle, LongSupplier clock,
             TimeoutPolicy timeouts) {
+        this(datapath, requestRing, replyRing, idle, clock, timeouts, false);
+    }
+
+    /**
+     * @param spinWhenIdle never sleep: keep calling the idle strategy (lowest latency, costs a core)
+     */
+    public Worker(Datapath datapath, PacketRing requestRing, PacketRing replyRing, IdleStrategy idle, LongSupplier clock,
+            TimeoutPolicy timeouts, boolean spinWhenIdle) {
+        this.spinWhenIdle = spinWhenIdle;
         this.datapath = datapath;
         this.requestRing = requestRing.ring();
         this.replyRing = replyRing.ring();
@@ -127,7 +137,7 @@ public final class Worker implements Runnable {
                     idle.reset();
                     continue;
                 }
-                if (++idleCycles < SLEEP_AFTER_IDLE_CYCLES) {
+                if (spinWhenIdle || ++idleCycles < SLEEP_AFTER_IDLE_CYCLES) {
                     idle.idle(0);
                     continue;
                 }
