@@ -216,45 +216,11 @@ public final class EndToEnd {
             note("gateway config: pipeline.idle = " + idle);
         }
         Path gwLog = topo.workDir().resolve("gateway.log");
-        Path dist = snapshotGateway(topo.workDir().resolve("gateway-dist"));
+        Path dist = GatewayDist.snapshot(repo, topo.workDir().resolve("gateway-dist"));
         Process p = topo.start(topo.gw(), List.of(dist.resolve("bin/egress-gateway").toString(), "run", "--config",
                 config.toString()), gwLog);
         gatewayProcess = p;
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            String text = Files.exists(gwLog) ? Files.readString(gwLog, StandardCharsets.UTF_8) : "";
-            if (text.contains("egress-gateway ready")) {
-                note("gateway: " + text.lines().filter(l -> l.contains("egress-gateway ready")).findFirst().orElse(""));
-                return;
-            }
-            if (!p.isAlive()) {
-                throw new IOException("gateway exited with " + p.exitValue() + " before it was ready:\n" + text);
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IOException("gateway not ready within 60 s:\n" + text);
-            }
-            Thread.sleep(100);
-        }
-    }
-
-    /**
-     * Copies the launcher, the gateway jar and its libraries (the layout {@code bin/egress-gateway}
-     * expects) out of the working tree, so a rebuild by someone else during the run cannot swap jars
-     * under the running gateway.
-     */
-    private Path snapshotGateway(Path dist) throws IOException {
-        Path lib = dist.resolve("gateway-core/target/lib");
-        Files.createDirectories(lib);
-        Files.createDirectories(dist.resolve("bin"));
-        Files.copy(repo.resolve("bin/egress-gateway"), dist.resolve("bin/egress-gateway"),
-                java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
-        Files.copy(repo.resolve("gateway-core/target/gateway-core.jar"), dist.resolve("gateway-core/target/gateway-core.jar"));
-        try (var jars = Files.list(repo.resolve("gateway-core/target/lib"))) {
-            for (Path jar : (Iterable<Path>) jars::iterator) {
-                Files.copy(jar, lib.resolve(jar.getFileName()));
-            }
-        }
-        return dist;
+        GatewayDist.awaitReady(p, gwLog, this::note);
     }
 
     private void startIperfServer(Topology topo) throws Exception {

@@ -214,7 +214,7 @@ public final class Soak {
         Path config = topo.writeGatewayFiles();
         Files.writeString(config, "conntrack: {timeouts: {udp: " + UDP_TIMEOUT_SECONDS + "s}}\n",
                 StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
-        Path dist = snapshotGateway(topo.workDir().resolve("gateway-dist"));
+        Path dist = GatewayDist.snapshot(repo, topo.workDir().resolve("gateway-dist"));
         String base = System.getenv("EGW_JAVA_OPTS");
         String opts = (base == null || base.isBlank() ? DEFAULT_JAVA_OPTS : base.strip())
                 + " -Xlog:gc*:file=" + raw.resolve("gc.log") + ":uptime"
@@ -226,41 +226,12 @@ public final class Soak {
         gateway = topo.start(topo.gw(), List.of("env", "EGW_JAVA_OPTS=" + opts, dist.resolve("bin/egress-gateway").toString(),
                 "run", "--config", config.toString()), gwLog);
         pid = gateway.pid();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            String text = Files.exists(gwLog) ? Files.readString(gwLog, StandardCharsets.UTF_8) : "";
-            if (text.contains("egress-gateway ready")) {
-                note("gateway: " + text.lines().filter(l -> l.contains("egress-gateway ready")).findFirst().orElse(""));
-                break;
-            }
-            if (!gateway.isAlive()) {
-                throw new IOException("gateway exited with " + gateway.exitValue() + " before it was ready:\n" + text);
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IOException("gateway not ready within 60 s:\n" + text);
-            }
-            Thread.sleep(100);
-        }
+        GatewayDist.awaitReady(gateway, gwLog, this::note);
         String cmdline = Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' ');
         if (!cmdline.contains("org.egressgw.core.cli.Main")) {
             throw new IOException("process " + pid + " is not the gateway's JVM: " + cmdline);
         }
         note("gateway pid " + pid);
-    }
-
-    /** Launcher and jars copied out of the working tree, so a rebuild during the soak cannot touch them. */
-    private Path snapshotGateway(Path dist) throws IOException {
-        Path lib = dist.resolve("gateway-core/target/lib");
-        Files.createDirectories(lib);
-        Files.createDirectories(dist.resolve("bin"));
-        Files.copy(repo.resolve("bin/egress-gateway"), dist.resolve("bin/egress-gateway"), StandardCopyOption.COPY_ATTRIBUTES);
-        Files.copy(repo.resolve("gateway-core/target/gateway-core.jar"), dist.resolve("gateway-core/target/gateway-core.jar"));
-        try (var jars = Files.list(repo.resolve("gateway-core/target/lib"))) {
-            for (Path jar : (Iterable<Path>) jars::iterator) {
-                Files.copy(jar, lib.resolve(jar.getFileName()));
-            }
-        }
-        return dist;
     }
 
     private void checkAlive() throws IOException {
