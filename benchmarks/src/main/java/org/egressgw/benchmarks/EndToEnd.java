@@ -215,6 +215,12 @@ public final class EndToEnd {
             Files.writeString(config, "pipeline: {idle: " + idle + "}\n", java.nio.file.StandardOpenOption.APPEND);
             note("gateway config: pipeline.idle = " + idle);
         }
+        String gro = System.getenv("EGW_E2E_TUNNEL_GRO");
+        if (gro != null && !gro.isBlank()) {
+            // e.g. EGW_E2E_TUNNEL_GRO=true: compare with the tunnel socket's UDP GRO on
+            Files.writeString(config, Files.readString(config).replace("tunnel: {", "tunnel: {gro: " + gro + ", "));
+            note("gateway config: tunnel.gro = " + gro);
+        }
         Path gwLog = topo.workDir().resolve("gateway.log");
         Path dist = GatewayDist.snapshot(repo, topo.workDir().resolve("gateway-dist"));
         Process p = topo.start(topo.gw(), List.of(dist.resolve("bin/egress-gateway").toString(), "run", "--config",

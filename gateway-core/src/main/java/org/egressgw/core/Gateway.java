@@ -177,7 +177,7 @@ public final class Gateway implements AutoCloseable {
         egressThread.start();
 
         InetSocketAddress listen = new InetSocketAddress(Ipv4Address.toString(config.tunnelListenIp()), config.tunnelListenPort());
-        tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, worker::wake);
+        tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, worker::wake, config.tunnelGro());
 
         Counters[] requestCounters = {request, tunnelRx};
         Counters[] replyCounters = {reply, egressRx};

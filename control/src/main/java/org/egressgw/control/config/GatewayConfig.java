@@ -65,6 +65,7 @@ public final class GatewayConfig {
     private final int portRangeHigh;
     private final int mssClamp;
     private final boolean egressOffload;
+    private final boolean tunnelGro;
     private final List<Path> clusterPaths;
     private final Optional<KubernetesSettings> clusterKubernetes;
     private final String adminHost;
@@ -108,7 +109,9 @@ public final class GatewayConfig {
         this.nodeName = node.require("name").nonEmptyString();
 
         YamlNode tunnel = root.require("tunnel");
-        tunnel.allowOnly("listen", "vni", "allowedPeers", "overlayIP", "mac", "mtu", "port");
+        tunnel.allowOnly("listen", "vni", "allowedPeers", "overlayIP", "mac", "mtu", "port", "gro");
+        YamlNode gro = tunnel.get("gro");
+        this.tunnelGro = gro != null && gro.booleanValue();
         YamlNode listen = tunnel.require("listen");
         long hostPort = ipv4AndPort(listen, DEFAULT_TUNNEL_PORT);
         this.tunnelListenIp = (int) (hostPort >>> 16);
@@ -476,6 +479,15 @@ public final class GatewayConfig {
     }
 
     /** TCP MSS to clamp SYNs to, 0 when clamping is off. */
+    /**
+     * Whether the tunnel socket asks the kernel for UDP GRO ({@code tunnel.gro}, default false): a
+     * flow's datagrams arrive coalesced in one read and are split again by the receiver. Off by
+     * default: measured slower in the test rig (benchmarks/RESULTS.md).
+     */
+    public boolean tunnelGro() {
+        return tunnelGro;
+    }
+
     /**
      * Whether TCP segments written to the TUN device are coalesced into GSO super-packets
      * ({@code egress.offload}, default true).

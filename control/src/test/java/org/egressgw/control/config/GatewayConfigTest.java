@@ -128,6 +128,12 @@ class GatewayConfigTest {
         assertEquals(60_000, c.timeoutIcmpMillis());
         assertEquals(16384, c.ringSize());
         assertTrue(c.egressOffload());
+        assertFalse(c.tunnelGro());
+    }
+
+    @Test
+    void tunnelGroCanBeTurnedOn() throws Exception {
+        assertTrue(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  gro: true\n  allowedPeers:"))).tunnelGro());
     }
 
     @Test
@@ -188,7 +194,7 @@ class GatewayConfigTest {
             "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  mac: 01:00:5e:00:00:01" | 6: tunnel.mac: not a unicast MAC address: '01:00:5e:00:00:01'
             "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  mtu: 600" | 6: tunnel.mtu: 600 is not within 626..65535
             "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  port: 65536" | 6: tunnel.port: 65536 is not within 1..65535
-            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  vnid: 3" | 6: tunnel.vnid: unknown field (allowed: listen, vni, allowedPeers, overlayIP, mac, mtu, port)
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  vnid: 3" | 6: tunnel.vnid: unknown field (allowed: listen, vni, allowedPeers, overlayIP, mac, mtu, port, gro)
             "  interface: ext0"         | "  interface: an-interface-name-too-long" | 7: egress.interface: interface name 'an-interface-name-too-long' is longer than 15 characters
             "  interface: ext0"         | "  device: egw0"                | 6: egress.interface: missing required field
             "  interface: ext0"         | "  interface: ext0\n  device: 'a b'" | 8: egress.device: not a valid interface name: 'a b'

@@ -34,13 +34,20 @@ import org.egressgw.core.datapath.PacketEvent;
  */
 public final class TunnelReceiver implements AutoCloseable {
     private static final int BATCH = 32;
+    /** With GRO one read can carry up to 64 KiB of coalesced datagrams. */
+    private static final int GRO_MAX = 65535;
+    private static final int GRO_BATCH = 8;
 
     private final EventLoopGroup group;
     private final Channel channel;
     private final Counters counters;
 
+    /**
+     * @param gro ask the kernel for UDP GRO: a flow's datagrams arrive coalesced (up to 64 KiB per
+     *     read) and Netty splits them back into datagrams by the segment size the kernel reports
+     */
     public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
-            Runnable wakeConsumer) throws InterruptedException {
+            Runnable wakeConsumer, boolean gro) throws InterruptedException {
         if (!Epoll.isAvailable()) {
             throw new IllegalStateException("Netty epoll transport unavailable: " + Epoll.unavailabilityCause());
         }
@@ -51,8 +58,10 @@ public final class TunnelReceiver implements AutoCloseable {
                 .group(group)
                 .channel(EpollDatagramChannel.class)
                 .option(ChannelOption.SO_RCVBUF, 8 << 20)
-                .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, maxDatagram)
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(maxDatagram * BATCH))
+                .option(EpollChannelOption.UDP_GRO, gro)
+                .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, gro ? GRO_MAX : maxDatagram)
+                .option(ChannelOption.RCVBUF_ALLOCATOR,
+                        new FixedRecvByteBufAllocator(gro ? GRO_MAX * GRO_BATCH : maxDatagram * BATCH))
                 .handler(new Handler(ring, counters, wakeConsumer));
         this.channel = b.bind(listen).sync().channel();
     }
