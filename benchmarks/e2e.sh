@@ -21,24 +21,10 @@ for a in "$@"; do
   esac
 done
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "e2e: needs root (network namespaces, TUN, iptables)" >&2
-  exit 1
-fi
-for tool in iperf3 ping iptables ip ss curl /usr/bin/python3; do
-  command -v "$tool" >/dev/null || { echo "e2e: $tool missing; run scripts/install-deps.sh" >&2; exit 1; }
-done
-
-needs_build() {
-  [[ ! -f "$JAR" || ! -f "$ROOT/gateway-core/target/gateway-core.jar" ]] && return 0
-  [[ -n "${EGW_NO_BUILD:-}" ]] && return 1
-  # any main source or pom of the reactor newer than the jar
-  [[ -n "$(find "$ROOT" -path '*/target' -prune -o \( -path '*/src/main/*' -o -name pom.xml \) -type f -newer "$JAR" -print -quit)" ]]
-}
-if needs_build; then
-  echo "e2e: building" >&2
-  (cd "$ROOT" && mvn -B -q -DskipTests -DskipITs package -pl benchmarks -am)
-fi
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+require_root_and_tools e2e iperf3 ping iptables ip ss curl /usr/bin/python3
+build_if_needed e2e
 
 mkdir -p "$HERE/target/e2e-raw"
 # the gateway inherits the working directory: keep JVM crash reports out of the source tree

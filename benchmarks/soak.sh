@@ -28,24 +28,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "soak: needs root (network namespaces, TUN, iptables)" >&2
-  exit 1
-fi
-for tool in ping iptables ip curl jcmd /usr/bin/python3; do
-  command -v "$tool" >/dev/null || { echo "soak: $tool missing; run scripts/install-deps.sh" >&2; exit 1; }
-done
-
-needs_build() {
-  [[ ! -f "$JAR" || ! -f "$ROOT/gateway-core/target/gateway-core.jar" ]] && return 0
-  [[ -n "${EGW_NO_BUILD:-}" ]] && return 1
-  # any main source or pom of the reactor newer than the jar
-  [[ -n "$(find "$ROOT" -path '*/target' -prune -o \( -path '*/src/main/*' -o -name pom.xml \) -type f -newer "$JAR" -print -quit)" ]]
-}
-if needs_build; then
-  echo "soak: building" >&2
-  (cd "$ROOT" && mvn -B -q -DskipTests -DskipITs package -pl benchmarks -am)
-fi
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+require_root_and_tools soak ping iptables ip curl jcmd /usr/bin/python3
+build_if_needed soak
 
 mkdir -p "$HERE/target/soak-raw"
 # the gateway inherits the working directory: keep JVM crash reports out of the source tree

@@ -1,5 +1,6 @@
 package org.egressgw.nat;
 
+import java.nio.ByteOrder;
 import org.agrona.MutableDirectBuffer;
 import org.egressgw.packet.Checksum;
 import org.egressgw.packet.Icmp;
@@ -23,19 +24,33 @@ public final class SnatRewriter {
 
     /** Request path: replaces the source address and port (or ICMP echo identifier). */
     public static void rewriteSource(MutableDirectBuffer b, int ipOff, int l4Off, int protocol, int newIp, int newPort) {
-        int oldIp = Ipv4.srcAddress(b, ipOff);
-        Ipv4.srcAddress(b, ipOff, newIp);
+        rewrite(b, ipOff, l4Off, protocol, newIp, newPort, Ipv4.SRC_ADDRESS_OFFSET, Tcp.SRC_PORT_OFFSET);
+    }
+
+    /** Reply path: replaces the destination address and port (or ICMP echo identifier). */
+    public static void rewriteDestination(MutableDirectBuffer b, int ipOff, int l4Off, int protocol, int newIp, int newPort) {
+        rewrite(b, ipOff, l4Off, protocol, newIp, newPort, Ipv4.DST_ADDRESS_OFFSET, Tcp.DST_PORT_OFFSET);
+    }
+
+    /**
+     * Replaces the address at {@code addressOffset} of the IPv4 header and the port at
+     * {@code portOffset} of the TCP/UDP header (for ICMP echo: the identifier), fixing checksums.
+     * One port offset serves both transports: TCP and UDP headers start with the same two fields
+     * (SnatRewriterTest compares both against a from-scratch reference).
+     */
+    private static void rewrite(MutableDirectBuffer b, int ipOff, int l4Off, int protocol, int newIp, int newPort,
+            int addressOffset, int portOffset) {
+        int oldIp = b.getInt(ipOff + addressOffset, ByteOrder.BIG_ENDIAN);
+        b.putInt(ipOff + addressOffset, newIp, ByteOrder.BIG_ENDIAN);
         Ipv4.headerChecksum(b, ipOff, Checksum.update32(Ipv4.headerChecksum(b, ipOff), oldIp, newIp));
         switch (protocol) {
             case Ipv4.PROTO_TCP -> {
-                int oldPort = Tcp.srcPort(b, l4Off);
-                Tcp.srcPort(b, l4Off, newPort);
+                int oldPort = swap16(b, l4Off + portOffset, newPort);
                 int c = Checksum.update32(Tcp.checksum(b, l4Off), oldIp, newIp);
                 Tcp.checksum(b, l4Off, Checksum.update16(c, oldPort, newPort));
             }
             case Ipv4.PROTO_UDP -> {
-                int oldPort = Udp.srcPort(b, l4Off);
-                Udp.srcPort(b, l4Off, newPort);
+                int oldPort = swap16(b, l4Off + portOffset, newPort);
                 int c = Checksum.updateUdp32(Udp.checksum(b, l4Off), oldIp, newIp);
                 Udp.checksum(b, l4Off, Checksum.updateUdp16(c, oldPort, newPort));
             }
@@ -51,33 +66,11 @@ public final class SnatRewriter {
         }
     }
 
-    /** Reply path: replaces the destination address and port (or ICMP echo identifier). */
-    public static void rewriteDestination(MutableDirectBuffer b, int ipOff, int l4Off, int protocol, int newIp, int newPort) {
-        int oldIp = Ipv4.dstAddress(b, ipOff);
-        Ipv4.dstAddress(b, ipOff, newIp);
-        Ipv4.headerChecksum(b, ipOff, Checksum.update32(Ipv4.headerChecksum(b, ipOff), oldIp, newIp));
-        switch (protocol) {
-            case Ipv4.PROTO_TCP -> {
-                int oldPort = Tcp.dstPort(b, l4Off);
-                Tcp.dstPort(b, l4Off, newPort);
-                int c = Checksum.update32(Tcp.checksum(b, l4Off), oldIp, newIp);
-                Tcp.checksum(b, l4Off, Checksum.update16(c, oldPort, newPort));
-            }
-            case Ipv4.PROTO_UDP -> {
-                int oldPort = Udp.dstPort(b, l4Off);
-                Udp.dstPort(b, l4Off, newPort);
-                int c = Checksum.updateUdp32(Udp.checksum(b, l4Off), oldIp, newIp);
-                Udp.checksum(b, l4Off, Checksum.updateUdp16(c, oldPort, newPort));
-            }
-            case Ipv4.PROTO_ICMP -> {
-                int oldId = Icmp.identifier(b, l4Off);
-                Icmp.identifier(b, l4Off, newPort);
-                Icmp.checksum(b, l4Off, allZeroFix(b, ipOff, l4Off,
-                        Checksum.update16(Icmp.checksum(b, l4Off), oldId, newPort)));
-            }
-            default -> {
-            }
-        }
+    /** Writes a 16-bit network-order field and returns its old value. */
+    private static int swap16(MutableDirectBuffer b, int index, int value) {
+        int old = b.getShort(index, ByteOrder.BIG_ENDIAN) & 0xffff;
+        b.putShort(index, (short) value, ByteOrder.BIG_ENDIAN);
+        return old;
     }
 
     /**
