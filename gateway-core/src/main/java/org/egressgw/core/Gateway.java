@@ -131,6 +131,9 @@ public final class Gateway implements AutoCloseable {
         // the TUN device's MTU is the tunnel's inner MTU: when the kernel forwards a reply into it,
         // it answers DF packets that cannot fit with fragmentation-needed and fragments the others
         plumbing.setUpTun(tun.name(), Math.min(egressMtu, config.innerMtu()));
+        if (config.egressNotrack()) {
+            plumbing.untrack(tun.name(), config.tunnelListenIp(), config.tunnelListenPort(), config.tunnelDstPort());
+        }
 
         ConnTable table = new ConnTable(config.conntrackMaxEntries());
         resources.add(table);

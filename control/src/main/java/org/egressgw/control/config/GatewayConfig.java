@@ -66,6 +66,7 @@ public final class GatewayConfig {
     private final int mssClamp;
     private final boolean egressOffload;
     private final boolean tunnelGro;
+    private final boolean egressNotrack;
     private final List<Path> clusterPaths;
     private final Optional<KubernetesSettings> clusterKubernetes;
     private final String adminHost;
@@ -142,7 +143,7 @@ public final class GatewayConfig {
         this.tunnelDstPort = port == null ? tunnelListenPort : port.intValue(1, 65535);
 
         YamlNode egress = root.require("egress");
-        egress.allowOnly("interface", "device", "portRange", "mss", "offload");
+        egress.allowOnly("interface", "device", "portRange", "mss", "offload", "notrack");
         this.egressInterface = interfaceName(egress.require("interface"));
         YamlNode device = egress.get("device");
         this.egressDevice = device == null ? "egw0" : interfaceName(device);
@@ -155,6 +156,8 @@ public final class GatewayConfig {
             this.portRangeLow = lh[0];
             this.portRangeHigh = lh[1];
         }
+        YamlNode notrack = egress.get("notrack");
+        this.egressNotrack = notrack == null || notrack.booleanValue();
         YamlNode offload = egress.get("offload");
         this.egressOffload = offload == null || offload.booleanValue();
         YamlNode mss = egress.get("mss");
@@ -479,6 +482,14 @@ public final class GatewayConfig {
     }
 
     /** TCP MSS to clamp SYNs to, 0 when clamping is off. */
+    /**
+     * Whether the gateway keeps the kernel's conntrack off its traffic with nftables notrack rules
+     * ({@code egress.notrack}, default true).
+     */
+    public boolean egressNotrack() {
+        return egressNotrack;
+    }
+
     /**
      * Whether the tunnel socket asks the kernel for UDP GRO ({@code tunnel.gro}, default false): a
      * flow's datagrams arrive coalesced in one read and are split again by the receiver. Off by

@@ -54,6 +54,52 @@ public final class HostPlumbing implements AutoCloseable {
         sysctl("net/ipv4/ip_forward", "1", true);
     }
 
+    /** nftables table holding the gateway's notrack rules. */
+    static final String NFT_TABLE = "egress_gateway";
+    private boolean untracked;
+
+    /**
+     * Keeps the kernel's own connection tracking off the gateway's traffic, when something on the
+     * host has loaded it (a firewall using conntrack, any NAT rule): the tunnel's datagrams, what the
+     * gateway writes into the TUN device and forwards, and replies to egress IPs. Otherwise the
+     * kernel would track every translated flow a second time, pay for it per packet, and drop new
+     * flows once its own table ({@code nf_conntrack_max}) is full. Best effort: without nft the
+     * gateway says so and goes on. A host firewall that accepts forwarded traffic only for tracked
+     * connections must also accept untracked ones from the TUN device.
+     */
+    public synchronized void untrack(String device, int listenIp, int tunnelPort, int tunnelDstPort) {
+        if (!commandWorks(List.of("nft", "--version"))) {
+            log.println("plumbing: ! nft not found: if the kernel's conntrack is loaded it also tracks the gateway's flows");
+            return;
+        }
+        String ip = Ipv4Address.toString(listenIp);
+        try {
+            run(List.of("nft", "add", "table", "ip", NFT_TABLE), List.of("nft", "delete", "table", "ip", NFT_TABLE));
+            run(List.of("nft", "flush", "table", "ip", NFT_TABLE));
+            run(List.of("nft", "add", "set", "ip", NFT_TABLE, "egress_ips", "{ type ipv4_addr; }"));
+            run(List.of("nft", "add", "chain", "ip", NFT_TABLE, "prerouting",
+                    "{ type filter hook prerouting priority raw; }"));
+            run(List.of("nft", "add", "chain", "ip", NFT_TABLE, "output", "{ type filter hook output priority raw; }"));
+            run(List.of("nft", "add", "rule", "ip", NFT_TABLE, "prerouting", "iifname", device, "notrack"));
+            run(List.of("nft", "add", "rule", "ip", NFT_TABLE, "prerouting", "ip", "daddr", ip, "udp", "dport",
+                    Integer.toString(tunnelPort), "notrack"));
+            run(List.of("nft", "add", "rule", "ip", NFT_TABLE, "prerouting", "ip", "daddr", "@egress_ips", "notrack"));
+            run(List.of("nft", "add", "rule", "ip", NFT_TABLE, "output", "ip", "saddr", ip, "udp", "dport",
+                    Integer.toString(tunnelDstPort), "notrack"));
+            untracked = true;
+        } catch (IOException e) {
+            log.println("plumbing: ! could not add notrack rules (" + e.getMessage() + "); the kernel may track the gateway's flows");
+        }
+    }
+
+    private static boolean commandWorks(List<String> cmd) {
+        try {
+            return exec(cmd) == null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** The egress IPs currently steered. */
     public synchronized java.util.Set<Integer> steered() {
         return java.util.Set.copyOf(egressUndo.keySet());
@@ -72,6 +118,10 @@ public final class HostPlumbing implements AutoCloseable {
         egressUndo.put(egressIp, ipUndo);
         String ip = Ipv4Address.toString(egressIp);
         log.println("plumbing: egress IP " + ip + (assigned ? " is assigned to this host" : " is not assigned to this host"));
+        if (untracked) {
+            run(List.of("nft", "add", "element", "ip", NFT_TABLE, "egress_ips", "{ " + ip + " }"));
+            ipUndo.push(List.of("nft", "delete", "element", "ip", NFT_TABLE, "egress_ips", "{ " + ip + " }"));
+        }
         if (!assigned) {
             run(List.of("ip", "route", "add", ip + "/32", "dev", device));
             ipUndo.push(List.of("ip", "route", "del", ip + "/32", "dev", device));
