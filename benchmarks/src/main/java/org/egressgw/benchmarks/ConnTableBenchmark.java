@@ -3,8 +3,6 @@ package org.egressgw.benchmarks;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.egressgw.conntrack.ConnTable;
-import org.egressgw.conntrack.FlowKey;
-import org.egressgw.packet.Ipv4;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -62,24 +60,24 @@ public class ConnTableBenchmark {
         missHi = new long[entries];
         missLo = new long[entries];
         for (int i = 0; i < entries; i++) {
-            if (table.insert(origHi(i), origLo(i), replyHi(i), replyLo(i), Fixtures.NOW) < 0) {
+            if (table.insert(ConnKeys.origHi(i), ConnKeys.origLo(), ConnKeys.replyHi(i), ConnKeys.replyLo(i), Fixtures.NOW) < 0) {
                 throw new IllegalStateException("fixture insert failed at " + i);
             }
-            hitHi[i] = origHi(i);
-            hitLo[i] = origLo(i);
-            missHi[i] = origHi(entries + i);
-            missLo[i] = origLo(entries + i);
+            hitHi[i] = ConnKeys.origHi(i);
+            hitLo[i] = ConnKeys.origLo();
+            missHi[i] = ConnKeys.origHi(entries + i);
+            missLo[i] = ConnKeys.origLo();
         }
         for (int i = 0; i < FRESH; i++) {
             int k = 2 * entries + i;
-            freshOrigHi[i] = origHi(k);
-            freshOrigLo[i] = origLo(k);
-            freshReplyHi[i] = replyHi(k);
-            freshReplyLo[i] = replyLo(k);
+            freshOrigHi[i] = ConnKeys.origHi(k);
+            freshOrigLo[i] = ConnKeys.origLo();
+            freshReplyHi[i] = ConnKeys.replyHi(k);
+            freshReplyLo[i] = ConnKeys.replyLo(k);
         }
         SplittableRandom rnd = new SplittableRandom(11);
-        shuffle(hitHi, hitLo, rnd);
-        shuffle(missHi, missLo, rnd);
+        ConnKeys.shuffle(hitHi, hitLo, rnd);
+        ConnKeys.shuffle(missHi, missLo, rnd);
     }
 
     @TearDown(Level.Trial)
@@ -88,39 +86,6 @@ public class ConnTableBenchmark {
         table.close();
         if (size != entries) {
             throw new IllegalStateException("table size drifted: " + size + " != " + entries);
-        }
-    }
-
-    // key i: pod 10.x.y.z (= i) :40000 → 198.18.(i >>> 16):443, translated port i & 0xffff
-    private static int dst(int i) {
-        return 0xC612_0000 | (i >>> 16);
-    }
-
-    private static long origHi(int i) {
-        return FlowKey.hi(0x0A00_0000 | i, dst(i));
-    }
-
-    private static long origLo(int i) {
-        return FlowKey.lo(Ipv4.PROTO_TCP, 40000, 443, false);
-    }
-
-    private static long replyHi(int i) {
-        return FlowKey.hi(dst(i), Fixtures.EGRESS_IP);
-    }
-
-    private static long replyLo(int i) {
-        return FlowKey.lo(Ipv4.PROTO_TCP, 443, i & 0xffff, true);
-    }
-
-    private static void shuffle(long[] a, long[] b, SplittableRandom rnd) {
-        for (int i = a.length - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            long t = a[i];
-            a[i] = a[j];
-            a[j] = t;
-            t = b[i];
-            b[i] = b[j];
-            b[j] = t;
         }
     }
 

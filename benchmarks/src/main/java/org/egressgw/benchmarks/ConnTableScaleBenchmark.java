@@ -4,8 +4,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.egressgw.conntrack.ConnTable;
-import org.egressgw.conntrack.FlowKey;
-import org.egressgw.packet.Ipv4;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -80,28 +78,28 @@ public class ConnTableScaleBenchmark {
         missHi = new long[entries];
         missLo = new long[entries];
         for (int i = 0; i < entries; i++) {
-            hitHi[i] = origHi(i);
-            hitLo[i] = origLo();
-            missHi[i] = origHi(entries + i);
-            missLo[i] = origLo();
+            hitHi[i] = ConnKeys.origHi(i);
+            hitLo[i] = ConnKeys.origLo();
+            missHi[i] = ConnKeys.origHi(entries + i);
+            missLo[i] = ConnKeys.origLo();
         }
         for (int i = 0; i < FRESH; i++) {
             int k = 2 * entries + i;
-            fresh[0][i] = origHi(k);
-            fresh[1][i] = origLo();
-            fresh[2][i] = replyHi(k);
-            fresh[3][i] = replyLo(k);
+            fresh[0][i] = ConnKeys.origHi(k);
+            fresh[1][i] = ConnKeys.origLo();
+            fresh[2][i] = ConnKeys.replyHi(k);
+            fresh[3][i] = ConnKeys.replyLo(k);
         }
         SplittableRandom rnd = new SplittableRandom(11);
-        shuffle(hitHi, hitLo, rnd);
-        shuffle(missHi, missLo, rnd);
+        ConnKeys.shuffle(hitHi, hitLo, rnd);
+        ConnKeys.shuffle(missHi, missLo, rnd);
         Runtime rt = Runtime.getRuntime();
         System.gc();
         long heapBefore = rt.totalMemory() - rt.freeMemory();
         if (impl.equals("conntrack")) {
             table = new ConnTable(entries + 16, 42);
             for (int i = 0; i < entries; i++) {
-                if (table.insert(origHi(i), origLo(), replyHi(i), replyLo(i), Fixtures.NOW) < 0) {
+                if (table.insert(ConnKeys.origHi(i), ConnKeys.origLo(), ConnKeys.replyHi(i), ConnKeys.replyLo(i), Fixtures.NOW) < 0) {
                     throw new IllegalStateException("fixture insert failed at " + i);
                 }
             }
@@ -111,8 +109,8 @@ public class ConnTableScaleBenchmark {
             map = new ConcurrentHashMap<>(2 * entries);
             for (int i = 0; i < entries; i++) {
                 Integer e = i;
-                map.put(new Key(origHi(i), origLo()), e);
-                map.put(new Key(replyHi(i), replyLo(i)), e);
+                map.put(new Key(ConnKeys.origHi(i), ConnKeys.origLo()), e);
+                map.put(new Key(ConnKeys.replyHi(i), ConnKeys.replyLo(i)), e);
             }
             System.gc();
             long heapAfter = rt.totalMemory() - rt.freeMemory();
@@ -137,39 +135,6 @@ public class ConnTableScaleBenchmark {
             table.close();
         }
         map = null;
-    }
-
-    // connection i: pod 10.0.0.0 + i :40000 -> 198.18.(i >>> 16 ...):443, translated port i & 0xffff
-    private static int dst(int i) {
-        return 0xC612_0000 + (i >>> 16);
-    }
-
-    private static long origHi(int i) {
-        return FlowKey.hi(0x0A00_0000 + i, dst(i));
-    }
-
-    private static long origLo() {
-        return FlowKey.lo(Ipv4.PROTO_TCP, 40000, 443, false);
-    }
-
-    private static long replyHi(int i) {
-        return FlowKey.hi(dst(i), Fixtures.EGRESS_IP);
-    }
-
-    private static long replyLo(int i) {
-        return FlowKey.lo(Ipv4.PROTO_TCP, 443, i & 0xffff, true);
-    }
-
-    private static void shuffle(long[] a, long[] b, SplittableRandom rnd) {
-        for (int i = a.length - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            long t = a[i];
-            a[i] = a[j];
-            a[j] = t;
-            t = b[i];
-            b[i] = b[j];
-            b[j] = t;
-        }
     }
 
     private int hit(Cursor c) {

@@ -63,7 +63,7 @@ abstract class ConntrackEndToEndBase {
             String yaml = config(Files.readString(config, StandardCharsets.UTF_8));
             Files.writeString(config, yaml, StandardCharsets.UTF_8);
             System.out.println("---- gateway config ----\n" + yaml);
-            gateway = GatewayProcess.start(topo, List.of(launcher().toString(), "run", "--config", config.toString()),
+            gateway = GatewayProcess.start(topo, List.of(GatewayCli.launcher().toString(), "run", "--config", config.toString()),
                     Duration.ofSeconds(60));
         } catch (Exception | Error e) {
             down();
@@ -89,10 +89,6 @@ abstract class ConntrackEndToEndBase {
         }
     }
 
-    private static Path launcher() {
-        return Path.of(System.getProperty("egw.home", "..")).toAbsolutePath().normalize().resolve("bin/egress-gateway");
-    }
-
     /** Replaces the generated {@code egress:} line with one that also sets {@code extra} (e.g. {@code portRange: 32768-65535}). */
     static String withEgress(String yaml, String extra) {
         String out = yaml.replaceFirst("egress: \\{(.*)}", "egress: {$1, " + extra.replace("$", "\\$") + "}");
@@ -104,22 +100,16 @@ abstract class ConntrackEndToEndBase {
 
     /** Runs the CLI (bin/egress-gateway ARGS) inside the gateway's namespace. */
     protected ExecResult cli(String... args) {
-        String[] cmd = new String[args.length + 1];
-        cmd[0] = launcher().toString();
-        System.arraycopy(args, 0, cmd, 1, args.length);
-        return topo.exec(topo.gw(), Duration.ofSeconds(30), cmd);
+        return GatewayCli.cli(topo, args);
     }
 
     /** The gateway's /metrics page. */
     protected String metrics() {
-        ExecResult r = topo.exec(topo.gw(), Duration.ofSeconds(10), "curl", "-sS", "http://" + Topology.ADMIN_LISTEN + "/metrics");
-        assertTrue(r.ok(), () -> "metrics: " + r);
-        return r.stdout();
+        return GatewayCli.metrics(topo, Duration.ofSeconds(10));
     }
 
     protected static double metric(String metrics, String nameAndLabels) {
-        return metrics.lines().filter(l -> l.startsWith(nameAndLabels + " ")).findFirst()
-                .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).orElse(0.0);
+        return GatewayCli.metric(metrics, nameAndLabels);
     }
 
     /** The {@code egw_drops_total} lines that are not zero, for failure messages. */

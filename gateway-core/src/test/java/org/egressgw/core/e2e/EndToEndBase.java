@@ -34,8 +34,8 @@ abstract class EndToEndBase {
         Topology.cleanupStale();
         topo = Topology.create(options());
         Path config = topo.writeGatewayFiles();
-        Path launcher = Path.of(System.getProperty("egw.home", "..")).toAbsolutePath().normalize().resolve("bin/egress-gateway");
-        gateway = GatewayProcess.start(topo, List.of(launcher.toString(), "run", "--config", config.toString()), Duration.ofSeconds(60));
+        gateway = GatewayProcess.start(topo, List.of(GatewayCli.launcher().toString(), "run", "--config", config.toString()),
+                Duration.ofSeconds(60));
     }
 
     @AfterAll
@@ -57,22 +57,15 @@ abstract class EndToEndBase {
 
     /** Runs the CLI (bin/egress-gateway ARGS) inside the gateway's namespace. */
     protected ExecResult cli(String... args) {
-        Path launcher = Path.of(System.getProperty("egw.home", "..")).toAbsolutePath().normalize().resolve("bin/egress-gateway");
-        String[] cmd = new String[args.length + 1];
-        cmd[0] = launcher.toString();
-        System.arraycopy(args, 0, cmd, 1, args.length);
-        return topo.exec(topo.gw(), Duration.ofSeconds(30), cmd);
+        return GatewayCli.cli(topo, args);
     }
 
     protected String metrics() {
-        ExecResult r = topo.exec(topo.gw(), Duration.ofSeconds(5), "curl", "-sS", "http://" + Topology.ADMIN_LISTEN + "/metrics");
-        assertTrue(r.ok(), () -> "metrics: " + r);
-        return r.stdout();
+        return GatewayCli.metrics(topo, Duration.ofSeconds(5));
     }
 
     protected static double metric(String metrics, String nameAndLabels) {
-        return metrics.lines().filter(l -> l.startsWith(nameAndLabels + " ")).findFirst()
-                .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).orElse(0.0);
+        return GatewayCli.metric(metrics, nameAndLabels);
     }
 
     @Test
