@@ -63,6 +63,10 @@ public final class LibC {
         @SaveError
         int socket(int domain, int type, int protocol);
 
+        /** {@code int bind(int fd, const struct sockaddr *addr, socklen_t addrlen)}. */
+        @SaveError
+        int bind(int fd, @intptr_t long addr, int addrlen);
+
         /** {@code int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)}. */
         @SaveError
         int setsockopt(int fd, int level, int optname, @intptr_t long optval, int optlen);
@@ -74,6 +78,13 @@ public final class LibC {
         /** {@code int sendmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags)}. */
         @SaveError
         int sendmmsg(int fd, @intptr_t long msgvec, int vlen, int flags);
+
+        /**
+         * {@code int recvmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags, struct timespec *timeout)}
+         * — pass 0 as timeout.
+         */
+        @SaveError
+        int recvmmsg(int fd, @intptr_t long msgvec, int vlen, int flags, @intptr_t long timeout);
 
         /** {@code int poll(struct pollfd *fds, nfds_t nfds, int timeout)}. */
         @SaveError
@@ -128,6 +139,8 @@ public final class LibC {
     /** Like SO_SNDBUF but ignores net.core.wmem_max; needs CAP_NET_ADMIN. */
     public static final int SO_SNDBUFFORCE = 32;
     public static final int MSG_DONTWAIT = 0x40;
+    /** msg_flags on receive: the datagram was longer than the buffer (the rest was discarded). */
+    public static final int MSG_TRUNC = 0x20;
 
     // ---- ioctls (linux/if_tun.h, linux/sockios.h) ----
     /** {@code _IOW('T', 202, int)}. */
