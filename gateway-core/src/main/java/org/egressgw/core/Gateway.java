@@ -35,6 +35,7 @@ import org.egressgw.core.host.HostPlumbing;
 import org.egressgw.core.host.Interfaces;
 import org.egressgw.core.datapath.EgressSink;
 import org.egressgw.core.io.EgressReceiver;
+import org.egressgw.core.io.InlineTunReader;
 import org.egressgw.core.io.GsoTunEgressSink;
 import org.egressgw.core.io.RawTunnelSink;
 import org.egressgw.core.io.TunEgressSink;
@@ -86,6 +87,7 @@ public final class Gateway implements AutoCloseable {
     private Thread workerThread;
     private Thread egressThread;
     private TunnelReceiver tunnelReceiver;
+    private InlineTunReader inlineTun;
     private AdminServer admin;
     private boolean closed;
 
@@ -170,25 +172,42 @@ public final class Gateway implements AutoCloseable {
         // spin, then yield; the worker itself sleeps after ~2000 idle cycles until a producer wakes it
         worker = new Worker(datapath, requestRing, replyRing, new BackoffIdleStrategy(200, 1900, 1000, 1000),
                 System::currentTimeMillis, timeouts, config.spinWhenIdle());
-        workerThread = new Thread(worker, "egw-datapath");
-        workerThread.setDaemon(true);
-        workerThread.start();
-
-        egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, worker::wake);
-        egressThread = new Thread(egressReceiver, "egw-egress-rx");
-        egressThread.setDaemon(true);
-        egressThread.start();
-
         InetSocketAddress listen = new InetSocketAddress(Ipv4Address.toString(config.tunnelListenIp()), config.tunnelListenPort());
-        tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, worker::wake, config.tunnelGro());
+        if (config.inlinePipeline()) {
+            // run to completion: the tunnel socket's event loop also reads the TUN device and runs
+            // the datapath on each batch it read; the rings carry the batch, nobody else is woken
+            Runnable inline = worker::pollInline;
+            egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, inline);
+            tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, inline, config.tunnelGro(),
+                    config.spinWhenIdle(), config.tunnelDirectReader());
+            inlineTun = InlineTunReader.register(tunnelReceiver.eventLoop(), tun, egressReceiver, inline,
+                    Worker.EXPIRY_INTERVAL_MILLIS);
+            out.println("pipeline: inline (one thread reads the tunnel socket and the TUN device and runs the datapath)"
+                    + (config.spinWhenIdle() ? ", busy-polling" : ""));
+        } else {
+            workerThread = new Thread(worker, "egw-datapath");
+            workerThread.setDaemon(true);
+            workerThread.start();
 
+            egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, worker::wake);
+            egressThread = new Thread(egressReceiver, "egw-egress-rx");
+            egressThread.setDaemon(true);
+            egressThread.start();
+
+            tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, worker::wake, config.tunnelGro(),
+                    false, config.tunnelDirectReader());
+            out.println("pipeline: handoff (tunnel receiver, TUN receiver and datapath threads joined by rings)");
+        }
+
+        out.println("tunnel: " + (config.tunnelDirectReader() ? "recvmmsg straight into ring slots"
+                : "Netty datagram channel" + (config.tunnelGro() ? " with UDP GRO" : "")));
         Counters[] requestCounters = {request, tunnelRx};
         Counters[] replyCounters = {reply, egressRx};
         GatewayMetrics metrics = new GatewayMetrics(requestCounters, replyCounters, table, datapath::natStats,
                 () -> servedCount());
         ConntrackReport conntrack = new ConntrackReport(table, timeouts, System::currentTimeMillis, datapath::policies,
                 requestCounters, replyCounters);
-        admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, worker::isRunning, conntrack,
+        admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, this::healthy, conntrack,
                 policies::snapshot);
         housekeeping.scheduleWithFixedDelay(this::releaseDrainedEgressIps, 1, 1, TimeUnit.SECONDS);
 
@@ -270,9 +289,10 @@ public final class Gateway implements AutoCloseable {
         out.flush();
     }
 
-    /** True while the datapath thread runs. */
+    /** True while the datapath runs and the tunnel socket is being read. */
     public boolean healthy() {
-        return worker != null && worker.isRunning();
+        return worker != null && worker.isRunning() && tunnelReceiver != null && !tunnelReceiver.failed()
+                && (inlineTun == null || !inlineTun.failed());
     }
 
     /** Stops every thread and undoes the host plumbing; idempotent. */
@@ -283,6 +303,9 @@ public final class Gateway implements AutoCloseable {
         }
         closed = true;
         housekeeping.shutdownNow();
+        if (inlineTun != null) {
+            inlineTun.cancel();
+        }
         if (tunnelReceiver != null) {
             tunnelReceiver.close();
         }
@@ -296,6 +319,10 @@ public final class Gateway implements AutoCloseable {
         if (worker != null) {
             worker.stop();
             join(workerThread);
+            if (workerThread == null && datapath != null) {
+                // inline: the event loop that ran the datapath has terminated; send what it batched
+                datapath.flush();
+            }
         }
         for (int i = resources.size() - 1; i >= 0; i--) {
             try {
@@ -309,6 +336,9 @@ public final class Gateway implements AutoCloseable {
     }
 
     private static void join(Thread t) {
+        if (t == null) {
+            return;
+        }
         try {
             t.join(2000);
         } catch (InterruptedException e) {

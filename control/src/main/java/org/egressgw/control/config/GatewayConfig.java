@@ -28,7 +28,7 @@ import org.egressgw.packet.MacAddress;
  * cluster:   {paths} or {kubernetes: {kubeconfig, context, resyncSeconds}}   # exactly one
  * admin:     {listen}
  * conntrack: {maxEntries, timeouts: {tcpSyn, tcpEstablished, tcpClosing, udp, icmp}}
- * pipeline:  {ringSize}
+ * pipeline:  {ringSize, idle, mode}
  * </pre>
  */
 public final class GatewayConfig {
@@ -66,6 +66,7 @@ public final class GatewayConfig {
     private final int mssClamp;
     private final boolean egressOffload;
     private final boolean tunnelGro;
+    private final boolean tunnelDirectReader;
     private final boolean egressNotrack;
     private final List<Path> clusterPaths;
     private final Optional<KubernetesSettings> clusterKubernetes;
@@ -79,6 +80,9 @@ public final class GatewayConfig {
     private final long timeoutIcmpMillis;
     private final int ringSize;
     private final boolean spinWhenIdle;
+    private final boolean inlinePipeline;
+    /** {@code pipeline.mode} when the file does not say. */
+    public static final boolean DEFAULT_INLINE_PIPELINE = true;
 
     /**
      * Reads and validates a configuration file.
@@ -110,9 +114,22 @@ public final class GatewayConfig {
         this.nodeName = node.require("name").nonEmptyString();
 
         YamlNode tunnel = root.require("tunnel");
-        tunnel.allowOnly("listen", "vni", "allowedPeers", "overlayIP", "mac", "mtu", "port", "gro");
+        tunnel.allowOnly("listen", "vni", "allowedPeers", "overlayIP", "mac", "mtu", "port", "gro", "reader");
         YamlNode gro = tunnel.get("gro");
         this.tunnelGro = gro != null && gro.booleanValue();
+        YamlNode reader = tunnel.get("reader");
+        if (reader == null) {
+            this.tunnelDirectReader = !tunnelGro;
+        } else {
+            String v = reader.string();
+            if (!v.equals("direct") && !v.equals("channel")) {
+                throw reader.error("must be 'direct' or 'channel', not '" + v + "'");
+            }
+            if (v.equals("direct") && tunnelGro) {
+                throw reader.error("'direct' cannot be combined with tunnel.gro: true (GRO needs the channel reader)");
+            }
+            this.tunnelDirectReader = v.equals("direct");
+        }
         YamlNode listen = tunnel.require("listen");
         long hostPort = ipv4AndPort(listen, DEFAULT_TUNNEL_PORT);
         this.tunnelListenIp = (int) (hostPort >>> 16);
@@ -220,7 +237,7 @@ public final class GatewayConfig {
 
         YamlNode pipeline = root.get("pipeline");
         if (pipeline != null) {
-            pipeline.allowOnly("ringSize", "idle");
+            pipeline.allowOnly("ringSize", "idle", "mode");
         }
         YamlNode ring = pipeline == null ? null : pipeline.get("ringSize");
         if (ring == null) {
@@ -241,6 +258,16 @@ public final class GatewayConfig {
                 throw idle.error("must be 'sleep' or 'spin', not '" + v + "'");
             }
             this.spinWhenIdle = v.equals("spin");
+        }
+        YamlNode mode = pipeline == null ? null : pipeline.get("mode");
+        if (mode == null) {
+            this.inlinePipeline = DEFAULT_INLINE_PIPELINE;
+        } else {
+            String v = mode.string();
+            if (!v.equals("inline") && !v.equals("handoff")) {
+                throw mode.error("must be 'inline' or 'handoff', not '" + v + "'");
+            }
+            this.inlinePipeline = v.equals("inline");
         }
     }
 
@@ -500,6 +527,15 @@ public final class GatewayConfig {
     }
 
     /**
+     * {@code tunnel.reader}: {@code direct} (default) reads the tunnel socket with recvmmsg straight
+     * into ring slots; {@code channel} reads it through a Netty datagram channel (a pooled buffer
+     * and a copy per datagram; the default when {@code tunnel.gro} is on, which needs it).
+     */
+    public boolean tunnelDirectReader() {
+        return tunnelDirectReader;
+    }
+
+    /**
      * Whether TCP segments written to the TUN device are coalesced into GSO super-packets
      * ({@code egress.offload}, default true).
      */
@@ -560,7 +596,15 @@ public final class GatewayConfig {
         return timeoutIcmpMillis;
     }
 
-    /** Power of two. */
+    /**
+     * {@code pipeline.mode}: {@code inline} runs the datapath on the tunnel socket's event loop,
+     * which also reads the TUN device (one thread, no hand-off); {@code handoff} has a receiver
+     * thread per side publishing into rings that a separate datapath thread drains.
+     */
+    public boolean inlinePipeline() {
+        return inlinePipeline;
+    }
+
     /**
      * {@code pipeline.idle}: {@code sleep} (default) lets the datapath thread sleep when idle and be
      * woken by the receivers; {@code spin} keeps it polling (spin, then yield) — lower latency for a
@@ -570,6 +614,7 @@ public final class GatewayConfig {
         return spinWhenIdle;
     }
 
+    /** Power of two. */
     public int ringSize() {
         return ringSize;
     }

@@ -129,6 +129,23 @@ class GatewayConfigTest {
         assertEquals(16384, c.ringSize());
         assertTrue(c.egressOffload());
         assertFalse(c.tunnelGro());
+        assertTrue(c.tunnelDirectReader());
+        assertTrue(c.inlinePipeline());
+        assertFalse(c.spinWhenIdle());
+    }
+
+    @Test
+    void pipelineModesAndTunnelReaders() throws Exception {
+        assertFalse(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: handoff\n")).inlinePipeline());
+        assertTrue(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: inline\n")).inlinePipeline());
+        assertFalse(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  reader: channel\n  allowedPeers:")))
+                .tunnelDirectReader());
+        // GRO needs the channel reader: it becomes the default with gro, and 'direct' with gro is refused
+        assertFalse(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  gro: true\n  allowedPeers:")))
+                .tunnelDirectReader());
+        SourceException e = assertThrows(SourceException.class, () -> GatewayConfig.load(write(
+                MINIMAL.replace("  allowedPeers:", "  gro: true\n  reader: direct\n  allowedPeers:"))));
+        assertTrue(e.getMessage().contains("tunnel.reader") && e.getMessage().contains("gro"), e.getMessage());
     }
 
     @Test
@@ -194,7 +211,7 @@ class GatewayConfigTest {
             "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  mac: 01:00:5e:00:00:01" | 6: tunnel.mac: not a unicast MAC address: '01:00:5e:00:00:01'
             "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  mtu: 600" | 6: tunnel.mtu: 600 is not within 626..65535
             "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  port: 65536" | 6: tunnel.port: 65536 is not within 1..65535
-            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  vnid: 3" | 6: tunnel.vnid: unknown field (allowed: listen, vni, allowedPeers, overlayIP, mac, mtu, port, gro)
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  vnid: 3" | 6: tunnel.vnid: unknown field (allowed: listen, vni, allowedPeers, overlayIP, mac, mtu, port, gro, reader)
             "  interface: ext0"         | "  interface: an-interface-name-too-long" | 7: egress.interface: interface name 'an-interface-name-too-long' is longer than 15 characters
             "  interface: ext0"         | "  device: egw0"                | 6: egress.interface: missing required field
             "  interface: ext0"         | "  interface: ext0\n  device: 'a b'" | 8: egress.device: not a valid interface name: 'a b'
@@ -214,6 +231,7 @@ class GatewayConfigTest {
             "  paths: [policies]"       | "  paths: [policies]\nconntrack:\n  timeouts:\n    tcp: 1s" | 12: conntrack.timeouts.tcp: unknown field (allowed: tcpSyn, tcpEstablished, tcpClosing, udp, icmp)
             "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  ringSize: 1000" | 11: pipeline.ringSize: 1000 is not a power of two
             "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  ringSize: 2097152" | 11: pipeline.ringSize: 2097152 is not within 64..1048576
+            "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  mode: turbo" | 11: pipeline.mode: must be 'inline' or 'handoff', not 'turbo'
             "  paths: [policies]"       | "  paths: [policies]\nextra: 1" | 10: extra: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline)
             "cluster:"                  | "clusters:"                     | 8: clusters: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline)
             "  name: gw-1"              | "  name: gw-1\n  name: gw-2"    | 3: node: duplicate key 'name'

@@ -16,7 +16,7 @@ import org.egressgw.conntrack.TimeoutPolicy;
  * batch, while the slots they point into still belong to this thread.
  */
 public final class Worker implements Runnable {
-    private static final long EXPIRY_INTERVAL_MILLIS = 100;
+    public static final long EXPIRY_INTERVAL_MILLIS = 100;
     private static final long STATS_INTERVAL_MILLIS = 1000;
     /** Idle duty cycles (spins and yields of the idle strategy) before the thread sleeps. */
     static final int SLEEP_AFTER_IDLE_CYCLES = 2000;
@@ -155,6 +155,29 @@ public final class Worker implements Runnable {
             throw new IllegalStateException("datapath stopped", e);
         } finally {
             datapath.flush();
+        }
+    }
+
+    /**
+     * Inline pipeline: the caller's thread (the I/O event loop, which is also the rings' only
+     * producer) becomes the datapath thread and this call drains both rings once. Must always be
+     * called from that same thread. A failure is a bug: it stops the worker (health goes red)
+     * and is rethrown.
+     */
+    public void pollInline() {
+        if (!running) {
+            return;
+        }
+        if (!started) {
+            thread = Thread.currentThread();
+            started = true;
+        }
+        try {
+            doWork();
+        } catch (Exception | Error e) {
+            running = false;
+            datapath.flush();
+            throw new IllegalStateException("datapath stopped", e);
         }
     }
 

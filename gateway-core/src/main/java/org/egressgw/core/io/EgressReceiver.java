@@ -51,45 +51,57 @@ public final class EgressReceiver implements Runnable {
             if (!tun.awaitReadable(100)) {
                 continue;
             }
-            long first = -1;
-            long last = -1;
-            for (int i = 0; i < BURST; i++) {
-                long seq;
-                try {
-                    seq = ring.tryNext();
-                } catch (InsufficientCapacityException e) {
-                    // drain the packet so the kernel queue does not stall, and count it
-                    if (tun.read(scratch.addressOffset(), scratch.capacity()) > 0) {
-                        counters.drop(DropReason.RING_FULL);
-                        continue;
-                    }
-                    break;
-                }
-                PacketEvent ev = ring.get(seq);
-                // a vnet header (if any) lands in the slot's headroom, in front of the packet
-                int n = tun.read(ev.address + Datapath.REPLY_OFFSET - vnetHeader,
-                        ev.buffer.capacity() - Datapath.REPLY_OFFSET + vnetHeader);
-                ev.offset = Datapath.REPLY_OFFSET;
-                ev.length = n > vnetHeader ? n - vnetHeader : -1;
-                if (n > 0 && n <= vnetHeader) {
-                    n = 0;
-                }
-                if (first < 0) {
-                    first = seq;
-                }
-                last = seq;
-                if (n <= 0) {
-                    // the claimed slot is published empty (length 0); a Disruptor sequence cannot be returned
-                    if (n < 0) {
-                        running = false;
-                    }
-                    break;
-                }
-            }
-            if (first >= 0) {
-                ring.publish(first, last);
+            if (readBurst() > 0) {
                 wakeConsumer.run();
             }
         }
+    }
+
+    /**
+     * Reads up to one burst of packets from the TUN device into ring slots and publishes them;
+     * returns the number of slots published (0 if nothing was waiting). Called by this receiver's
+     * own thread, or — in the inline pipeline — by the event loop when the device is readable.
+     */
+    public int readBurst() {
+        long first = -1;
+        long last = -1;
+        for (int i = 0; i < BURST; i++) {
+            long seq;
+            try {
+                seq = ring.tryNext();
+            } catch (InsufficientCapacityException e) {
+                // drain the packet so the kernel queue does not stall, and count it
+                if (tun.read(scratch.addressOffset(), scratch.capacity()) > 0) {
+                    counters.drop(DropReason.RING_FULL);
+                    continue;
+                }
+                break;
+            }
+            PacketEvent ev = ring.get(seq);
+            // a vnet header (if any) lands in the slot's headroom, in front of the packet
+            int n = tun.read(ev.address + Datapath.REPLY_OFFSET - vnetHeader,
+                    ev.buffer.capacity() - Datapath.REPLY_OFFSET + vnetHeader);
+            ev.offset = Datapath.REPLY_OFFSET;
+            ev.length = n > vnetHeader ? n - vnetHeader : -1;
+            if (n > 0 && n <= vnetHeader) {
+                n = 0;
+            }
+            if (first < 0) {
+                first = seq;
+            }
+            last = seq;
+            if (n <= 0) {
+                // the claimed slot is published empty (length 0); a Disruptor sequence cannot be returned
+                if (n < 0) {
+                    running = false;
+                }
+                break;
+            }
+        }
+        if (first < 0) {
+            return 0;
+        }
+        ring.publish(first, last);
+        return (int) (last - first + 1);
     }
 }

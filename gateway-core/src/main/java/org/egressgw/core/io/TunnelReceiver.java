@@ -10,6 +10,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
@@ -25,9 +26,11 @@ import org.egressgw.core.datapath.DropReason;
 import org.egressgw.core.datapath.PacketEvent;
 
 /**
- * The tunnel side's receive half: a Netty epoll UDP socket bound to the underlay address, reading
- * with {@code recvmmsg} (enabled by {@code MAX_DATAGRAM_PAYLOAD_SIZE}), copying each datagram into a
- * claimed ring slot and publishing the whole read batch at once when the read completes.
+ * The tunnel side's receive half: a UDP socket bound to the underlay address on a one-thread Netty
+ * epoll event loop. Two readers: {@link DirectTunnelReader} ({@code recvmmsg} straight into ring
+ * slots, the default), or a Netty {@code EpollDatagramChannel} (reading with {@code recvmmsg},
+ * enabled by {@code MAX_DATAGRAM_PAYLOAD_SIZE}, copying each datagram into a claimed ring slot and
+ * publishing the read batch when the read completes) — needed for UDP GRO, which Netty splits.
  *
  * <p>Threading: Netty's single event-loop thread is the ring's only producer. When the ring is
  * full the datagram is dropped and counted (the event loop must never block).
@@ -39,7 +42,8 @@ public final class TunnelReceiver implements AutoCloseable {
     private static final int GRO_BATCH = 8;
 
     private final EventLoopGroup group;
-    private final Channel channel;
+    private Channel channel;
+    private DirectTunnelReader direct;
     private final Counters counters;
 
     /**
@@ -47,28 +51,64 @@ public final class TunnelReceiver implements AutoCloseable {
      *     read) and Netty splits them back into datagrams by the segment size the kernel reports
      */
     public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
-            Runnable wakeConsumer, boolean gro) throws InterruptedException {
+            Runnable wakeConsumer, boolean gro) throws Exception {
+        this(listen, ring, maxDatagram, counters, wakeConsumer, gro, false, false);
+    }
+
+    /**
+     * @param busyPoll the event loop never blocks in {@code epoll_wait}: it polls its descriptors
+     *     (timeout 0) in a loop, running its tasks in between — a packet never waits for the thread
+     *     to be woken, at the price of one core kept busy
+     * @param direct read with {@link DirectTunnelReader} (recvmmsg straight into ring slots) instead
+     *     of a Netty datagram channel; not with {@code gro}
+     */
+    public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
+            Runnable wakeConsumer, boolean gro, boolean busyPoll, boolean direct) throws Exception {
         if (!Epoll.isAvailable()) {
             throw new IllegalStateException("Netty epoll transport unavailable: " + Epoll.unavailabilityCause());
         }
+        if (direct && gro) {
+            throw new IllegalArgumentException("UDP GRO needs the channel reader");
+        }
         this.counters = counters;
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("egw-tunnel-rx", true),
-                EpollIoHandler.newFactory());
-        Bootstrap b = new Bootstrap()
-                .group(group)
-                .channel(EpollDatagramChannel.class)
-                .option(ChannelOption.SO_RCVBUF, 8 << 20)
-                .option(EpollChannelOption.UDP_GRO, gro)
-                .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, gro ? GRO_MAX : maxDatagram)
-                .option(ChannelOption.RCVBUF_ALLOCATOR,
-                        new FixedRecvByteBufAllocator(gro ? GRO_MAX * GRO_BATCH : maxDatagram * BATCH))
-                .handler(new Handler(ring, counters, wakeConsumer));
-        this.channel = b.bind(listen).sync().channel();
+                busyPoll ? EpollIoHandler.newFactory(0, () -> (selectNow, hasTasks) -> selectNow.get())
+                        : EpollIoHandler.newFactory());
+        try {
+            if (direct) {
+                this.direct = DirectTunnelReader.open((IoEventLoop) group.next(), listen, ring, maxDatagram, counters,
+                        wakeConsumer);
+            } else {
+                Bootstrap b = new Bootstrap()
+                        .group(group)
+                        .channel(EpollDatagramChannel.class)
+                        .option(ChannelOption.SO_RCVBUF, 8 << 20)
+                        .option(EpollChannelOption.UDP_GRO, gro)
+                        .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, gro ? GRO_MAX : maxDatagram)
+                        .option(ChannelOption.RCVBUF_ALLOCATOR,
+                                new FixedRecvByteBufAllocator(gro ? GRO_MAX * GRO_BATCH : maxDatagram * BATCH))
+                        .handler(new Handler(ring, counters, wakeConsumer));
+                this.channel = b.bind(listen).sync().channel();
+            }
+        } catch (Exception | Error e) {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+            throw e;
+        }
     }
 
-    /** The socket's file descriptor (the raw sender does not need it; kept for diagnostics). */
+    /** The Netty channel, or null when reading directly. */
     public Channel channel() {
         return channel;
+    }
+
+    /** The event loop thread that reads the socket (and, in the inline pipeline, runs the datapath). */
+    public IoEventLoop eventLoop() {
+        return (IoEventLoop) group.next();
+    }
+
+    /** True once the direct reader gave up on the socket after an unexpected error. */
+    public boolean failed() {
+        return direct != null && direct.failed();
     }
 
     public Counters counters() {
@@ -77,7 +117,10 @@ public final class TunnelReceiver implements AutoCloseable {
 
     @Override
     public void close() {
-        channel.close().syncUninterruptibly();
+        if (channel != null) {
+            channel.close().syncUninterruptibly();
+        }
+        // shutting the event loop down closes what is registered on it (the direct reader's socket)
         group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 

@@ -3,6 +3,7 @@ package org.egressgw.core.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -29,11 +30,17 @@ abstract class EndToEndBase {
 
     abstract TopologyOptions options();
 
+    /** Lets a subclass change the gateway's config.yaml before the gateway starts. */
+    String editConfig(String yaml) {
+        return yaml;
+    }
+
     @BeforeAll
     void up() throws Exception {
         Topology.cleanupStale();
         topo = Topology.create(options());
         Path config = topo.writeGatewayFiles();
+        Files.writeString(config, editConfig(Files.readString(config)));
         gateway = GatewayProcess.start(topo, List.of(GatewayCli.launcher().toString(), "run", "--config", config.toString()),
                 Duration.ofSeconds(60));
     }
