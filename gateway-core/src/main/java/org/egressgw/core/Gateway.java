@@ -179,7 +179,7 @@ public final class Gateway implements AutoCloseable {
             Runnable inline = worker::pollInline;
             egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, inline);
             tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, inline, config.tunnelGro(),
-                    config.spinWhenIdle(), config.tunnelDirectReader());
+                    config.spinWhenIdle(), config.tunnelDirectReader(), "egw-datapath");
             inlineTun = InlineTunReader.register(tunnelReceiver.eventLoop(), tun, egressReceiver, inline,
                     Worker.EXPIRY_INTERVAL_MILLIS);
             out.println("pipeline: inline (one thread reads the tunnel socket and the TUN device and runs the datapath)"

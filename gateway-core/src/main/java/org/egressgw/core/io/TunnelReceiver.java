@@ -64,6 +64,12 @@ public final class TunnelReceiver implements AutoCloseable {
      */
     public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
             Runnable wakeConsumer, boolean gro, boolean busyPoll, boolean direct) throws Exception {
+        this(listen, ring, maxDatagram, counters, wakeConsumer, gro, busyPoll, direct, "egw-tunnel-rx");
+    }
+
+    /** @param threadName the event loop thread's name prefix (Netty appends numbers) */
+    public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
+            Runnable wakeConsumer, boolean gro, boolean busyPoll, boolean direct, String threadName) throws Exception {
         if (!Epoll.isAvailable()) {
             throw new IllegalStateException("Netty epoll transport unavailable: " + Epoll.unavailabilityCause());
         }
@@ -71,7 +77,7 @@ public final class TunnelReceiver implements AutoCloseable {
             throw new IllegalArgumentException("UDP GRO needs the channel reader");
         }
         this.counters = counters;
-        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("egw-tunnel-rx", true),
+        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(threadName, true),
                 busyPoll ? EpollIoHandler.newFactory(0, () -> (selectNow, hasTasks) -> selectNow.get())
                         : EpollIoHandler.newFactory());
         try {
