@@ -219,6 +219,10 @@ public final class Soak {
         String opts = (base == null || base.isBlank() ? DEFAULT_JAVA_OPTS : base.strip())
                 + " -Xlog:gc*:file=" + raw.resolve("gc.log") + ":uptime"
                 + " -XX:NativeMemoryTracking=summary"
+                // touch the committed heap at start: with (almost) no allocation on the packet path,
+                // young collections otherwise reach never-used heap regions for many minutes, and
+                // RSS grows by first touches of memory committed long before (seen: +40 MiB)
+                + " -XX:+AlwaysPreTouch"
                 + " -XX:ErrorFile=" + raw.resolve("hs_err_pid%p.log");
         note("gateway JVM options: " + opts);
         Path gwLog = raw.resolve("gateway.log");

@@ -8,6 +8,9 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +39,7 @@ import org.egressgw.core.host.Interfaces;
 import org.egressgw.core.datapath.EgressSink;
 import org.egressgw.core.io.EgressReceiver;
 import org.egressgw.core.io.InlineTunReader;
+import org.egressgw.tunio.CpuAffinity;
 import org.egressgw.core.io.GsoTunEgressSink;
 import org.egressgw.core.io.RawTunnelSink;
 import org.egressgw.core.io.TunEgressSink;
@@ -182,12 +186,33 @@ public final class Gateway implements AutoCloseable {
                     config.spinWhenIdle(), config.tunnelDirectReader(), "egw-datapath");
             inlineTun = InlineTunReader.register(tunnelReceiver.eventLoop(), tun, egressReceiver, inline,
                     Worker.EXPIRY_INTERVAL_MILLIS);
+            if (config.pinCpu().isPresent()) {
+                int cpu = config.pinCpu().getAsInt();
+                tunnelReceiver.eventLoop().submit(() -> CpuAffinity.pinCurrentThread(cpu)).sync();
+            }
             out.println("pipeline: inline (one thread reads the tunnel socket and the TUN device and runs the datapath)"
                     + (config.spinWhenIdle() ? ", busy-polling" : ""));
         } else {
-            workerThread = new Thread(worker, "egw-datapath");
+            OptionalInt cpu = config.pinCpu();
+            CompletableFuture<Void> pinned = new CompletableFuture<>();
+            workerThread = new Thread(() -> {
+                try {
+                    cpu.ifPresent(CpuAffinity::pinCurrentThread);
+                    pinned.complete(null);
+                } catch (RuntimeException e) {
+                    pinned.completeExceptionally(e);
+                    return;
+                }
+                worker.run();
+            }, "egw-datapath");
             workerThread.setDaemon(true);
             workerThread.start();
+            try {
+                // a CPU the kernel refuses (offline, outside the container's cpuset) fails the start
+                pinned.join();
+            } catch (CompletionException e) {
+                throw (RuntimeException) e.getCause();
+            }
 
             egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, worker::wake);
             egressThread = new Thread(egressReceiver, "egw-egress-rx");
@@ -199,6 +224,7 @@ public final class Gateway implements AutoCloseable {
             out.println("pipeline: handoff (tunnel receiver, TUN receiver and datapath threads joined by rings)");
         }
 
+        config.pinCpu().ifPresent(c -> out.println("pipeline: the datapath thread is pinned to CPU " + c));
         out.println("tunnel: " + (config.tunnelDirectReader() ? "recvmmsg straight into ring slots"
                 : "Netty datagram channel" + (config.tunnelGro() ? " with UDP GRO" : "")));
         Counters[] requestCounters = {request, tunnelRx};

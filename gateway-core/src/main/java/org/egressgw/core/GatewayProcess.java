@@ -68,6 +68,11 @@ public final class GatewayProcess implements AutoCloseable {
         return log;
     }
 
+    /** The process started (the launcher script may have exec'd the JVM into it). */
+    public ProcessHandle handle() {
+        return process.toHandle();
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }

@@ -90,6 +90,10 @@ public final class LibC {
         @SaveError
         int poll(@intptr_t long fds, @size_t long nfds, int timeoutMillis);
 
+        /** {@code int sched_setaffinity(pid_t pid, size_t cpusetsize, const cpu_set_t *mask)}; pid 0 = the calling thread. */
+        @SaveError
+        int sched_setaffinity(int pid, @size_t long cpusetsize, @intptr_t long mask);
+
         /** {@code int setns(int fd, int nstype)} — affects only the calling thread. */
         @SaveError
         int setns(int fd, int nstype);

@@ -28,7 +28,7 @@ import org.egressgw.packet.MacAddress;
  * cluster:   {paths} or {kubernetes: {kubeconfig, context, resyncSeconds}}   # exactly one
  * admin:     {listen}
  * conntrack: {maxEntries, timeouts: {tcpSyn, tcpEstablished, tcpClosing, udp, icmp}}
- * pipeline:  {ringSize, idle, mode}
+ * pipeline:  {ringSize, idle, mode, cpu}
  * </pre>
  */
 public final class GatewayConfig {
@@ -81,6 +81,7 @@ public final class GatewayConfig {
     private final int ringSize;
     private final boolean spinWhenIdle;
     private final boolean inlinePipeline;
+    private final int pinCpu;
     /** {@code pipeline.mode} when the file does not say. */
     public static final boolean DEFAULT_INLINE_PIPELINE = true;
 
@@ -237,7 +238,7 @@ public final class GatewayConfig {
 
         YamlNode pipeline = root.get("pipeline");
         if (pipeline != null) {
-            pipeline.allowOnly("ringSize", "idle", "mode");
+            pipeline.allowOnly("ringSize", "idle", "mode", "cpu");
         }
         YamlNode ring = pipeline == null ? null : pipeline.get("ringSize");
         if (ring == null) {
@@ -259,6 +260,8 @@ public final class GatewayConfig {
             }
             this.spinWhenIdle = v.equals("spin");
         }
+        YamlNode cpu = pipeline == null ? null : pipeline.get("cpu");
+        this.pinCpu = cpu == null ? -1 : cpu.intValue(0, 1023);
         YamlNode mode = pipeline == null ? null : pipeline.get("mode");
         if (mode == null) {
             this.inlinePipeline = DEFAULT_INLINE_PIPELINE;
@@ -603,6 +606,14 @@ public final class GatewayConfig {
      */
     public boolean inlinePipeline() {
         return inlinePipeline;
+    }
+
+    /**
+     * {@code pipeline.cpu}: the CPU the datapath thread is pinned to (inline: the event loop;
+     * handoff: the datapath thread), or -1 (default) for no pinning.
+     */
+    public OptionalInt pinCpu() {
+        return pinCpu < 0 ? OptionalInt.empty() : OptionalInt.of(pinCpu);
     }
 
     /**

@@ -176,6 +176,9 @@ public final class Worker implements Runnable {
             doWork();
         } catch (Exception | Error e) {
             running = false;
+            // said here: thrown from a scheduled task the exception would only fail that task's future
+            System.err.println("datapath stopped: " + e);
+            e.printStackTrace();
             datapath.flush();
             throw new IllegalStateException("datapath stopped", e);
         }

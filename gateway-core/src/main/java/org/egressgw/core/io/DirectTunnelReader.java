@@ -44,6 +44,7 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
     static final int BATCH = 32;
     static final int MAX_BATCHES_PER_EVENT = 16;
 
+    private final IoEventLoop loop;
     private final LinuxSocket socket;
     private final RingBuffer<PacketEvent> ring;
     private final Counters counters;
@@ -55,12 +56,14 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
     private long claimedNext;
     private long claimedEnd;
     private boolean mayHaveMore;
+    private boolean retried;
     private volatile IoRegistration registration;
     private volatile boolean failed;
     private volatile boolean closing;
 
-    private DirectTunnelReader(LinuxSocket socket, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
+    private DirectTunnelReader(IoEventLoop loop, LinuxSocket socket, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
             Runnable consumer) {
+        this.loop = loop;
         this.socket = socket;
         this.ring = ring;
         this.counters = counters;
@@ -86,10 +89,11 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
         try {
             socket.setReceiveBufferSize(8 << 20);
             socket.bind(listen);
-            DirectTunnelReader reader = new DirectTunnelReader(socket, ring, maxDatagram, counters, consumer);
+            DirectTunnelReader reader = new DirectTunnelReader(loop, socket, ring, maxDatagram, counters, consumer);
             IoRegistration reg = loop.register(reader).sync().getNow();
-            reg.submit(EpollIoOps.EPOLLIN.with(EpollIoOps.EPOLLERR));
+            // known before the first event, so a failing first read can cancel it
             reader.registration = reg;
+            reg.submit(EpollIoOps.EPOLLIN.with(EpollIoOps.EPOLLERR));
             return reader;
         } catch (Exception e) {
             socket.close();
@@ -110,7 +114,7 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
     @Override
     public void handle(IoRegistration registration, IoEvent event) {
         EpollIoOps ops = ((EpollIoEvent) event).ops();
-        if (!ops.contains(EpollIoOps.EPOLLIN) && !ops.contains(EpollIoOps.EPOLLERR)) {
+        if (failed || closing || (!ops.contains(EpollIoOps.EPOLLIN) && !ops.contains(EpollIoOps.EPOLLERR))) {
             return;
         }
         int read = 0;
@@ -150,6 +154,14 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
             }
         }
         int claimed = (int) (claimedEnd - claimedNext);
+        if (claimed == 0 && !retried) {
+            // ring full: let the consumer catch up (in the inline pipeline it runs right here and
+            // empties the ring; in handoff it is a wake-up) and try once more
+            retried = true;
+            consumer.run();
+            return readBatch();
+        }
+        retried = false;
         if (claimed == 0) {
             return drainIntoScratch();
         }
@@ -208,9 +220,28 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
         }
     }
 
-    /** Takes the socket off the event loop and closes it (the event loop calls this when it shuts down). */
+    /**
+     * Takes the socket off the event loop and closes it. Runs on the event loop (the call is handed
+     * to it from other threads), so no read can be in flight on a descriptor number the kernel
+     * might already have given to someone else; the event loop also calls this when it shuts down.
+     */
     @Override
     public void close() {
+        if (!loop.inEventLoop() && !loop.isShuttingDown()) {
+            try {
+                loop.submit(this::closeHere).syncUninterruptibly();
+                return;
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the loop stopped meanwhile: nothing reads any more
+            }
+        }
+        closeHere();
+    }
+
+    private void closeHere() {
+        if (closing && !socket.isOpen()) {
+            return;
+        }
         closing = true;
         IoRegistration reg = registration;
         if (reg != null) {

@@ -65,19 +65,33 @@ public final class EgressReceiver implements Runnable {
     public int readBurst() {
         long first = -1;
         long last = -1;
+        int published = 0;
         for (int i = 0; i < BURST; i++) {
             long seq;
             try {
                 seq = ring.tryNext();
             } catch (InsufficientCapacityException e) {
-                // drain the packet so the kernel queue does not stall, and count it
-                if (tun.read(scratch.addressOffset(), scratch.capacity()) > 0) {
-                    counters.drop(DropReason.RING_FULL);
-                    continue;
+                // let the consumer catch up once (inline: it runs right here), then try again
+                if (first >= 0) {
+                    ring.publish(first, last);
+                    published += (int) (last - first + 1);
+                    first = -1;
+                    last = -1;
                 }
-                break;
+                wakeConsumer.run();
+                try {
+                    seq = ring.tryNext();
+                } catch (InsufficientCapacityException again) {
+                    // drain the packet so the kernel queue does not stall, and count it
+                    if (tun.read(scratch.addressOffset(), scratch.capacity()) > 0) {
+                        counters.drop(DropReason.RING_FULL);
+                        continue;
+                    }
+                    break;
+                }
             }
             PacketEvent ev = ring.get(seq);
+            ev.length = -1;
             // a vnet header (if any) lands in the slot's headroom, in front of the packet
             int n = tun.read(ev.address + Datapath.REPLY_OFFSET - vnetHeader,
                     ev.buffer.capacity() - Datapath.REPLY_OFFSET + vnetHeader);
@@ -99,9 +113,9 @@ public final class EgressReceiver implements Runnable {
             }
         }
         if (first < 0) {
-            return 0;
+            return published;
         }
         ring.publish(first, last);
-        return (int) (last - first + 1);
+        return published + (int) (last - first + 1);
     }
 }

@@ -41,8 +41,8 @@ public final class InlineTunReader implements EpollIoHandle {
             long housekeepingMillis) throws Exception {
         InlineTunReader reader = new InlineTunReader(tun, receiver, consumer);
         IoRegistration reg = loop.register(reader).sync().getNow();
-        reg.submit(EpollIoOps.EPOLLIN.with(EpollIoOps.EPOLLERR));
         reader.registration = reg;
+        reg.submit(EpollIoOps.EPOLLIN.with(EpollIoOps.EPOLLERR));
         loop.submit(consumer).sync();
         loop.scheduleAtFixedRate(consumer, housekeepingMillis, housekeepingMillis, TimeUnit.MILLISECONDS);
         return reader;
@@ -56,6 +56,9 @@ public final class InlineTunReader implements EpollIoHandle {
     @Override
     public void handle(IoRegistration registration, IoEvent event) {
         EpollIoOps ops = ((EpollIoEvent) event).ops();
+        if (failed) {
+            return;
+        }
         if (ops.contains(EpollIoOps.EPOLLIN) || ops.contains(EpollIoOps.EPOLLERR)) {
             try {
                 receiver.readBurst();

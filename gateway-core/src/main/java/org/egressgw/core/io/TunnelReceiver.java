@@ -123,6 +123,11 @@ public final class TunnelReceiver implements AutoCloseable {
 
     @Override
     public void close() {
+        if (direct != null) {
+            // on the event loop, before it stops: a reader that gave up is no longer registered,
+            // so the loop's own shutdown would not close its socket
+            direct.close();
+        }
         if (channel != null) {
             channel.close().syncUninterruptibly();
         }
@@ -152,14 +157,13 @@ public final class TunnelReceiver implements AutoCloseable {
             try {
                 ByteBuf content = packet.content();
                 int len = content.readableBytes();
-                long seq;
-                try {
-                    seq = ring.tryNext();
-                } catch (InsufficientCapacityException e) {
+                long seq = claim();
+                if (seq < 0) {
                     counters.drop(DropReason.RING_FULL);
                     return;
                 }
                 PacketEvent ev = ring.get(seq);
+                ev.length = -1;
                 int room = ev.buffer.capacity() - Datapath.REQUEST_OFFSET;
                 if (len > room) {
                     counters.drop(DropReason.OVERSIZE);
@@ -183,6 +187,29 @@ public final class TunnelReceiver implements AutoCloseable {
             } finally {
                 packet.release();
             }
+        }
+
+        /** Claims a slot; with the ring full, publishes what is pending, runs the consumer and tries once more. */
+        private long claim() {
+            try {
+                return ring.tryNext();
+            } catch (InsufficientCapacityException e) {
+                publishPending();
+                try {
+                    return ring.tryNext();
+                } catch (InsufficientCapacityException again) {
+                    return -1;
+                }
+            }
+        }
+
+        private void publishPending() {
+            if (first >= 0) {
+                ring.publish(first, last);
+                first = -1;
+                last = -1;
+            }
+            wakeConsumer.run();
         }
 
         @Override

@@ -67,6 +67,41 @@ abstract class EndToEndBase {
         return GatewayCli.cli(topo, args);
     }
 
+    /**
+     * {@code Cpus_allowed_list} of the gateway's thread whose name starts with {@code egw-datapath}
+     * (looked up in /proc across the launcher and its descendants).
+     */
+    protected String datapathThreadCpus() throws Exception {
+        List<ProcessHandle> processes = new java.util.ArrayList<>();
+        processes.add(gateway.handle());
+        gateway.handle().descendants().forEach(processes::add);
+        for (ProcessHandle p : processes) {
+            Path tasks = Path.of("/proc", Long.toString(p.pid()), "task");
+            if (!Files.isDirectory(tasks)) {
+                continue;
+            }
+            try (var threads = Files.list(tasks)) {
+                for (Path t : threads.toList()) {
+                    if (Files.readString(t.resolve("comm")).strip().startsWith("egw-datapath")) {
+                        return Files.readAllLines(t.resolve("status")).stream()
+                                .filter(l -> l.startsWith("Cpus_allowed_list:")).findFirst().orElseThrow()
+                                .substring("Cpus_allowed_list:".length()).strip();
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no egw-datapath thread in the gateway's processes");
+    }
+
+    /** The last CPU this (test) process may run on. */
+    protected static int lastAllowedCpu() throws Exception {
+        String list = Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("Cpus_allowed_list:")).findFirst().orElseThrow()
+                .substring("Cpus_allowed_list:".length()).strip();
+        String last = list.substring(list.lastIndexOf(',') + 1);
+        return Integer.parseInt(last.substring(last.indexOf('-') + 1));
+    }
+
     protected String metrics() {
         return GatewayCli.metrics(topo, Duration.ofSeconds(5));
     }

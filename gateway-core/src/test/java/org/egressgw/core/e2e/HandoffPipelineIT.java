@@ -1,5 +1,6 @@
 package org.egressgw.core.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.egressgw.testbed.Probes;
@@ -9,8 +10,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Acceptance a–e with the other pipeline: {@code pipeline.mode: handoff} (receiver threads and a
- * datapath thread joined by rings) and the tunnel read through a Netty datagram channel
- * ({@code tunnel.reader: channel}) — the arrangement that measured best for multi-stream TCP.
+ * datapath thread joined by rings; the arrangement that measured best for multi-stream TCP), with
+ * the default direct tunnel reader.
  */
 class HandoffPipelineIT extends EndToEndBase {
     @Override
@@ -20,14 +21,20 @@ class HandoffPipelineIT extends EndToEndBase {
 
     @Override
     String editConfig(String yaml) {
-        return yaml.replace("tunnel: {", "tunnel: {reader: channel, ") + "pipeline: {mode: handoff}\n";
+        try {
+            return yaml + "pipeline: {mode: handoff, cpu: " + lastAllowedCpu() + "}\n";
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test
-    void ranTheHandoffPipelineWithTheChannelReader() throws Exception {
+    void ranTheHandoffPipeline() throws Exception {
         topo.probes().download(topo.pod1(), Probes.tenMibUrl(Topology.SERVER_IP));
         String log = gateway.log();
         assertTrue(log.contains("pipeline: handoff"), log);
-        assertTrue(log.contains("tunnel: Netty datagram channel"), log);
+        assertTrue(log.contains("tunnel: recvmmsg straight into ring slots"), log);
+        assertTrue(log.contains("pipeline: the datapath thread is pinned to CPU " + lastAllowedCpu()), log);
+        assertEquals(Integer.toString(lastAllowedCpu()), datapathThreadCpus());
     }
 }
