@@ -223,6 +223,12 @@ public final class EndToEnd {
             pipeline.add("mode: " + mode);
             note("gateway config: pipeline.mode = " + mode);
         }
+        String poll = System.getenv("EGW_E2E_POLL_MILLIS");
+        if (poll != null && !poll.isBlank()) {
+            // e.g. EGW_E2E_POLL_MILLIS=20: compare how long the event loop polls before blocking
+            pipeline.add("pollMillis: " + poll);
+            note("gateway config: pipeline.pollMillis = " + poll);
+        }
         if (!pipeline.isEmpty()) {
             Files.writeString(config, "pipeline: {" + String.join(", ", pipeline) + "}\n",
                     java.nio.file.StandardOpenOption.APPEND);

@@ -182,8 +182,9 @@ public final class Gateway implements AutoCloseable {
             // the datapath on each batch it read; the rings carry the batch, nobody else is woken
             Runnable inline = worker::pollInline;
             egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, inline);
+            long pollNanos = config.spinWhenIdle() ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(config.pollMillis());
             tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, inline, config.tunnelGro(),
-                    config.spinWhenIdle(), config.tunnelDirectReader(), "egw-datapath");
+                    pollNanos, config.tunnelDirectReader(), "egw-datapath");
             inlineTun = InlineTunReader.register(tunnelReceiver.eventLoop(), tun, egressReceiver, inline,
                     Worker.EXPIRY_INTERVAL_MILLIS);
             if (config.pinCpu().isPresent()) {
@@ -191,7 +192,8 @@ public final class Gateway implements AutoCloseable {
                 tunnelReceiver.eventLoop().submit(() -> CpuAffinity.pinCurrentThread(cpu)).sync();
             }
             out.println("pipeline: inline (one thread reads the tunnel socket and the TUN device and runs the datapath)"
-                    + (config.spinWhenIdle() ? ", busy-polling" : ""));
+                    + (config.spinWhenIdle() ? ", busy-polling"
+                            : config.pollMillis() > 0 ? ", polling until " + config.pollMillis() + " ms pass without a packet" : ""));
         } else {
             OptionalInt cpu = config.pinCpu();
             CompletableFuture<Void> pinned = new CompletableFuture<>();
@@ -220,7 +222,7 @@ public final class Gateway implements AutoCloseable {
             egressThread.start();
 
             tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, worker::wake, config.tunnelGro(),
-                    false, config.tunnelDirectReader());
+                    0, config.tunnelDirectReader());
             out.println("pipeline: handoff (tunnel receiver, TUN receiver and datapath threads joined by rings)");
         }
 

@@ -139,6 +139,8 @@ class GatewayConfigTest {
         assertFalse(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: handoff\n")).inlinePipeline());
         assertTrue(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: inline\n")).inlinePipeline());
         assertTrue(GatewayConfig.load(write(MINIMAL)).pinCpu().isEmpty());
+        assertEquals(GatewayConfig.DEFAULT_POLL_MILLIS, GatewayConfig.load(write(MINIMAL)).pollMillis());
+        assertEquals(20, GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: 20\n")).pollMillis());
         assertEquals(1, GatewayConfig.load(write(MINIMAL + "pipeline:\n  cpu: 1\n")).pinCpu().getAsInt());
         assertFalse(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  reader: channel\n  allowedPeers:")))
                 .tunnelDirectReader());
@@ -235,6 +237,7 @@ class GatewayConfigTest {
             "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  ringSize: 2097152" | 11: pipeline.ringSize: 2097152 is not within 64..1048576
             "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  mode: turbo" | 11: pipeline.mode: must be 'inline' or 'handoff', not 'turbo'
             "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  cpu: -1" | 11: pipeline.cpu: -1 is not within 0..1023
+            "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  pollMillis: 60001" | 11: pipeline.pollMillis: 60001 is not within 0..60000
             "  paths: [policies]"       | "  paths: [policies]\nextra: 1" | 10: extra: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline)
             "cluster:"                  | "clusters:"                     | 8: clusters: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline)
             "  name: gw-1"              | "  name: gw-1\n  name: gw-2"    | 3: node: duplicate key 'name'

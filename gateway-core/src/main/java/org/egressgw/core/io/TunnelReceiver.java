@@ -52,24 +52,24 @@ public final class TunnelReceiver implements AutoCloseable {
      */
     public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
             Runnable wakeConsumer, boolean gro) throws Exception {
-        this(listen, ring, maxDatagram, counters, wakeConsumer, gro, false, false);
+        this(listen, ring, maxDatagram, counters, wakeConsumer, gro, 0, false);
     }
 
     /**
-     * @param busyPoll the event loop never blocks in {@code epoll_wait}: it polls its descriptors
-     *     (timeout 0) in a loop, running its tasks in between — a packet never waits for the thread
-     *     to be woken, at the price of one core kept busy
+     * @param pollNanos the event loop polls its descriptors ({@code epoll_wait} with timeout 0,
+     *     tasks in between) until this long has passed without an event, and only then blocks
+     *     ({@link PollThenBlock}; {@code Long.MAX_VALUE}: never block, 0: block at once)
      * @param direct read with {@link DirectTunnelReader} (recvmmsg straight into ring slots) instead
      *     of a Netty datagram channel; not with {@code gro}
      */
     public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
-            Runnable wakeConsumer, boolean gro, boolean busyPoll, boolean direct) throws Exception {
-        this(listen, ring, maxDatagram, counters, wakeConsumer, gro, busyPoll, direct, "egw-tunnel-rx");
+            Runnable wakeConsumer, boolean gro, long pollNanos, boolean direct) throws Exception {
+        this(listen, ring, maxDatagram, counters, wakeConsumer, gro, pollNanos, direct, "egw-tunnel-rx");
     }
 
     /** @param threadName the event loop thread's name prefix (Netty appends numbers) */
     public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
-            Runnable wakeConsumer, boolean gro, boolean busyPoll, boolean direct, String threadName) throws Exception {
+            Runnable wakeConsumer, boolean gro, long pollNanos, boolean direct, String threadName) throws Exception {
         if (!Epoll.isAvailable()) {
             throw new IllegalStateException("Netty epoll transport unavailable: " + Epoll.unavailabilityCause());
         }
@@ -78,8 +78,7 @@ public final class TunnelReceiver implements AutoCloseable {
         }
         this.counters = counters;
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(threadName, true),
-                busyPoll ? EpollIoHandler.newFactory(0, () -> (selectNow, hasTasks) -> selectNow.get())
-                        : EpollIoHandler.newFactory());
+                EpollIoHandler.newFactory(0, () -> new PollThenBlock(pollNanos)));
         try {
             if (direct) {
                 this.direct = DirectTunnelReader.open((IoEventLoop) group.next(), listen, ring, maxDatagram, counters,
