@@ -26,7 +26,8 @@ import org.egressgw.testbed.TopologyOptions;
  *
  * <p>Measured from pod1 to 203.0.113.5 (inside the policy's destination CIDR):
  * <ul>
- *   <li>TCP throughput, iperf3, 1 and 4 streams (receiver's figure);</li>
+ *   <li>TCP throughput, iperf3, pod → external with 1 and 4 streams, and a 1-stream download
+ *       (external → pod, {@code -R}) (receiver's figure);</li>
  *   <li>small-UDP packet rate: iperf3 {@code -u -b 0} with 64-byte IPv4 packets (36-byte payload),
  *       packets the server received per second;</li>
  *   <li>new flows per second: {@code new_flows.py} sends 64-byte UDP packets from a raw socket, each
@@ -71,13 +72,15 @@ public final class EndToEnd {
 
     private static final Figure TCP1 = new Figure("TCP, 1 stream", "Gbit/s", true);
     private static final Figure TCP4 = new Figure("TCP, 4 streams", "Gbit/s", true);
+    /** The other direction: the pod downloads from the external server (iperf3 -R). */
+    private static final Figure TCP_DOWN = new Figure("TCP download, 1 stream", "Gbit/s", true);
     private static final Figure UDP = new Figure("UDP 64-B packets, 64 flows", "kpps", true);
     private static final Figure FLOWS = new Figure("new UDP flows received", "k flows/s", true);
     private static final Figure RTT_AVG = new Figure("ping RTT avg", "us", false);
     private static final Figure RTT_P99 = new Figure("ping RTT p99", "us", false);
     private static final Figure RR_AVG = new Figure("TCP request/response avg", "us", false);
     private static final Figure RR_P99 = new Figure("TCP request/response p99", "us", false);
-    private static final List<Figure> FIGURES = List.of(TCP1, TCP4, UDP, FLOWS, RTT_AVG, RTT_P99, RR_AVG, RR_P99);
+    private static final List<Figure> FIGURES = List.of(TCP1, TCP4, TCP_DOWN, UDP, FLOWS, RTT_AVG, RTT_P99, RR_AVG, RR_P99);
     private static final int RR_PORT = 7001;
 
     public static void main(String[] args) throws Exception {
@@ -158,6 +161,7 @@ public final class EndToEnd {
             warmUp(topo);
             tryMeasure(results, TCP1, () -> tcp(topo, 1));
             tryMeasure(results, TCP4, () -> tcp(topo, 4));
+            tryMeasure(results, TCP_DOWN, () -> tcp(topo, 1, true));
             tryMeasure(results, UDP, () -> smallUdp(topo));
             tryMeasure(results, FLOWS, () -> newFlows(topo));
             double[][] rtt = new double[1][];
@@ -228,6 +232,12 @@ public final class EndToEnd {
             // e.g. EGW_E2E_POLL_MILLIS=20: compare how long the event loop polls before blocking
             pipeline.add("pollMillis: " + poll);
             note("gateway config: pipeline.pollMillis = " + poll);
+        }
+        String cpu = System.getenv("EGW_E2E_CPU");
+        if (cpu != null && !cpu.isBlank()) {
+            // e.g. EGW_E2E_CPU=1: pin the datapath thread
+            pipeline.add("cpu: " + cpu);
+            note("gateway config: pipeline.cpu = " + cpu);
         }
         if (!pipeline.isEmpty()) {
             Files.writeString(config, "pipeline: {" + String.join(", ", pipeline) + "}\n",
@@ -305,16 +315,24 @@ public final class EndToEnd {
     }
 
     private double tcp(Topology topo, int streams) throws IOException {
+        return tcp(topo, streams, false);
+    }
+
+    /** @param download the server sends, the pod receives ({@code iperf3 -R}) */
+    private double tcp(Topology topo, int streams, boolean download) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("iperf3", "-c", SERVER, "-p", Integer.toString(IPERF_PORT),
                 "-t", Integer.toString(seconds), "-P", Integer.toString(streams), "-J"));
+        if (download) {
+            cmd.add("-R");
+        }
         if (!shortMode) {
             cmd.addAll(List.of("-O", "1"));
         }
         ExecResult r = topo.exec(topo.pod1(), Duration.ofSeconds(seconds + 30L), cmd.toArray(String[]::new));
-        saveRaw("tcp-P" + streams + ".json", r);
+        saveRaw("tcp-P" + streams + (download ? "-R" : "") + ".json", r);
         String json = r.stdout();
         double bps = number(json, "\"sum_received\"\\s*:\\s*\\{[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.eE+-]+)");
-        note("tcp -P " + streams + ": " + fmt(bps / 1e9) + " Gbit/s (exit " + r.exitCode() + ")");
+        note("tcp -P " + streams + (download ? " -R" : "") + ": " + fmt(bps / 1e9) + " Gbit/s (exit " + r.exitCode() + ")");
         return bps / 1e9;
     }
 
