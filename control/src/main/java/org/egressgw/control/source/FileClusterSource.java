@@ -40,6 +40,8 @@ public final class FileClusterSource implements ClusterSource {
     /** Poll period. */
     public static final long POLL_MILLIS = 250;
 
+    private final byte[] readBuffer = new byte[64 * 1024];
+    private final CRC32C crc = new CRC32C();
     private final List<Path> paths;
     private final long pollMillis;
     private final Map<Path, ClusterLoader.FileObjects> lastGood = new LinkedHashMap<>();
@@ -190,9 +192,16 @@ public final class FileClusterSource implements ClusterSource {
         return out;
     }
 
-    private static long checksum(Path f) {
-        CRC32C crc = new CRC32C();
-        byte[] buf = new byte[64 * 1024];
+    /**
+     * Content checksum of one file. The buffer and the CRC are reused: this runs four times a
+     * second for every file, for the gateway's whole life (a fresh 64 KiB buffer per file per poll
+     * was the process's largest steady allocation). Synchronized: the first fingerprint is taken
+     * by the thread that starts the source, the later ones by the poller.
+     */
+    private synchronized long checksum(Path f) {
+        CRC32C crc = this.crc;
+        crc.reset();
+        byte[] buf = readBuffer;
         try (InputStream in = Files.newInputStream(f)) {
             for (int n; (n = in.read(buf)) > 0; ) {
                 crc.update(buf, 0, n);
