@@ -214,46 +214,27 @@ public final class EndToEnd {
 
     private void startGateway(Topology topo) throws Exception {
         Path config = topo.writeGatewayFiles();
+        // environment variables that change one pipeline setting, to compare settings in one run
         List<String> pipeline = new java.util.ArrayList<>();
-        String idle = System.getenv("EGW_E2E_IDLE");
-        if (idle != null && !idle.isBlank()) {
-            // e.g. EGW_E2E_IDLE=spin: compare the datapath thread's idle modes
-            pipeline.add("idle: " + idle);
-            note("gateway config: pipeline.idle = " + idle);
-        }
-        String mode = System.getenv("EGW_E2E_PIPELINE");
-        if (mode != null && !mode.isBlank()) {
-            // e.g. EGW_E2E_PIPELINE=handoff: compare the pipeline modes
-            pipeline.add("mode: " + mode);
-            note("gateway config: pipeline.mode = " + mode);
-        }
-        String poll = System.getenv("EGW_E2E_POLL_MILLIS");
-        if (poll != null && !poll.isBlank()) {
-            // e.g. EGW_E2E_POLL_MILLIS=20: compare how long the event loop polls before blocking
-            pipeline.add("pollMillis: " + poll);
-            note("gateway config: pipeline.pollMillis = " + poll);
-        }
-        String cpu = System.getenv("EGW_E2E_CPU");
-        if (cpu != null && !cpu.isBlank()) {
-            // e.g. EGW_E2E_CPU=1: pin the datapath thread
-            pipeline.add("cpu: " + cpu);
-            note("gateway config: pipeline.cpu = " + cpu);
+        String[][] knobs = {{"EGW_E2E_IDLE", "idle"}, {"EGW_E2E_PIPELINE", "mode"}, {"EGW_E2E_POLL_MILLIS", "pollMillis"},
+            {"EGW_E2E_CPU", "cpu"}};
+        for (String[] knob : knobs) {
+            String value = System.getenv(knob[0]);
+            if (value != null && !value.isBlank()) {
+                pipeline.add(knob[1] + ": " + value);
+                note("gateway config: pipeline." + knob[1] + " = " + value);
+            }
         }
         if (!pipeline.isEmpty()) {
             Files.writeString(config, "pipeline: {" + String.join(", ", pipeline) + "}\n",
                     java.nio.file.StandardOpenOption.APPEND);
         }
-        String gro = System.getenv("EGW_E2E_TUNNEL_GRO");
-        if (gro != null && !gro.isBlank()) {
-            // e.g. EGW_E2E_TUNNEL_GRO=true: compare with the tunnel socket's UDP GRO on
-            Files.writeString(config, Files.readString(config).replace("tunnel: {", "tunnel: {gro: " + gro + ", "));
-            note("gateway config: tunnel.gro = " + gro);
-        }
-        String reader = System.getenv("EGW_E2E_TUNNEL_READER");
-        if (reader != null && !reader.isBlank()) {
-            // e.g. EGW_E2E_TUNNEL_READER=channel: compare the tunnel socket's readers
-            Files.writeString(config, Files.readString(config).replace("tunnel: {", "tunnel: {reader: " + reader + ", "));
-            note("gateway config: tunnel.reader = " + reader);
+        for (String[] knob : new String[][] {{"EGW_E2E_TUNNEL_GRO", "gro"}, {"EGW_E2E_TUNNEL_READER", "reader"}}) {
+            String value = System.getenv(knob[0]);
+            if (value != null && !value.isBlank()) {
+                Files.writeString(config, Files.readString(config).replace("tunnel: {", "tunnel: {" + knob[1] + ": " + value + ", "));
+                note("gateway config: tunnel." + knob[1] + " = " + value);
+            }
         }
         Path gwLog = topo.workDir().resolve("gateway.log");
         Path dist = GatewayDist.snapshot(repo, topo.workDir().resolve("gateway-dist"));

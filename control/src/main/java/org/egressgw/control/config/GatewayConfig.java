@@ -253,30 +253,26 @@ public final class GatewayConfig {
             }
             this.ringSize = r;
         }
-        YamlNode idle = pipeline == null ? null : pipeline.get("idle");
-        if (idle == null) {
-            this.spinWhenIdle = false;
-        } else {
-            String v = idle.string();
-            if (!v.equals("sleep") && !v.equals("spin")) {
-                throw idle.error("must be 'sleep' or 'spin', not '" + v + "'");
-            }
-            this.spinWhenIdle = v.equals("spin");
-        }
+        this.spinWhenIdle = pipeline != null && oneOf(pipeline.get("idle"), "sleep", "spin", "sleep").equals("spin");
         YamlNode poll = pipeline == null ? null : pipeline.get("pollMillis");
         this.pollMillis = poll == null ? DEFAULT_POLL_MILLIS : poll.intValue(0, 60_000);
         YamlNode cpu = pipeline == null ? null : pipeline.get("cpu");
         this.pinCpu = cpu == null ? -1 : cpu.intValue(0, 1023);
-        YamlNode mode = pipeline == null ? null : pipeline.get("mode");
-        if (mode == null) {
-            this.inlinePipeline = DEFAULT_INLINE_PIPELINE;
-        } else {
-            String v = mode.string();
-            if (!v.equals("inline") && !v.equals("handoff")) {
-                throw mode.error("must be 'inline' or 'handoff', not '" + v + "'");
-            }
-            this.inlinePipeline = v.equals("inline");
+        this.inlinePipeline = pipeline == null ? DEFAULT_INLINE_PIPELINE
+                : oneOf(pipeline.get("mode"), "inline", "handoff", DEFAULT_INLINE_PIPELINE ? "inline" : "handoff")
+                        .equals("inline");
+    }
+
+    /** A field that names one of two choices; {@code absent} when the field is missing. */
+    private static String oneOf(YamlNode node, String a, String b, String absent) throws SourceException {
+        if (node == null) {
+            return absent;
         }
+        String v = node.string();
+        if (!v.equals(a) && !v.equals(b)) {
+            throw node.error("must be '" + a + "' or '" + b + "', not '" + v + "'");
+        }
+        return v;
     }
 
     // ---------------------------------------------------------------- value parsers
