@@ -31,8 +31,9 @@ import org.egressgw.tunio.DatagramBatchReceiver;
  * <p>Slots are claimed a batch at a time; the ones a read did not fill stay claimed for the next
  * reads (this reader is the ring's only producer, so nobody else can take them), and only filled
  * slots are published. A new batch is claimed only once all claimed slots are published (see
- * {@link #readBatch}). When the ring is full datagrams are read into a scratch buffer and counted
- * as {@code ring_full} so the socket queue keeps moving.
+ * {@link #readBatch}). When the ring is full the consumer is run once (in the inline pipeline that
+ * empties the ring on the spot); if it is still full, datagrams are read into a scratch buffer and
+ * counted as {@code ring_full} so the socket queue keeps moving.
  *
  * <p>Registered level-triggered; each readiness event reads at most {@value #MAX_BATCHES_PER_EVENT}
  * batches, so a busy tunnel cannot starve other descriptors on the same event loop. Then it runs
@@ -61,8 +62,8 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
     private volatile boolean failed;
     private volatile boolean closing;
 
-    private DirectTunnelReader(IoEventLoop loop, LinuxSocket socket, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
-            Runnable consumer) {
+    private DirectTunnelReader(IoEventLoop loop, LinuxSocket socket, RingBuffer<PacketEvent> ring, int maxDatagram,
+            Counters counters, Runnable consumer) {
         this.loop = loop;
         this.socket = socket;
         this.ring = ring;
