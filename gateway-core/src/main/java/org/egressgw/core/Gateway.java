@@ -222,7 +222,7 @@ public final class Gateway implements AutoCloseable {
             egressThread.start();
 
             tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, worker::wake, config.tunnelGro(),
-                    0, config.tunnelDirectReader());
+                    0, config.tunnelDirectReader(), "egw-tunnel-rx");
             out.println("pipeline: handoff (tunnel receiver, TUN receiver and datapath threads joined by rings)");
         }
 

@@ -49,25 +49,13 @@ public final class TunnelReceiver implements AutoCloseable {
     /**
      * @param gro ask the kernel for UDP GRO: a flow's datagrams arrive coalesced (up to 64 KiB per
      *     read) and Netty splits them back into datagrams by the segment size the kernel reports
-     */
-    public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
-            Runnable wakeConsumer, boolean gro) throws Exception {
-        this(listen, ring, maxDatagram, counters, wakeConsumer, gro, 0, false);
-    }
-
-    /**
      * @param pollNanos the event loop polls its descriptors ({@code epoll_wait} with timeout 0,
      *     tasks in between) until this long has passed without an event, and only then blocks
      *     ({@link PollThenBlock}; {@code Long.MAX_VALUE}: never block, 0: block at once)
      * @param direct read with {@link DirectTunnelReader} (recvmmsg straight into ring slots) instead
      *     of a Netty datagram channel; not with {@code gro}
+     * @param threadName the event loop thread's name prefix (Netty appends numbers)
      */
-    public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
-            Runnable wakeConsumer, boolean gro, long pollNanos, boolean direct) throws Exception {
-        this(listen, ring, maxDatagram, counters, wakeConsumer, gro, pollNanos, direct, "egw-tunnel-rx");
-    }
-
-    /** @param threadName the event loop thread's name prefix (Netty appends numbers) */
     public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
             Runnable wakeConsumer, boolean gro, long pollNanos, boolean direct, String threadName) throws Exception {
         if (!Epoll.isAvailable()) {
