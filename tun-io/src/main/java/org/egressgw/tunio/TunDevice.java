@@ -11,7 +11,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * A layer-3 TUN interface ({@code /dev/net/tun}, {@code IFF_TUN | IFF_NO_PI}): each read returns one IP
  * packet exactly as routed to the interface, each write injects one IP packet into the kernel as if it had
- * arrived on the interface. No packet-information prefix; optionally a virtio-net header prefix
+ * arrived on the interface. (Opened as a layer-2 TAP device, packets start with an Ethernet header instead.) No packet-information prefix; optionally a virtio-net header prefix
  * ({@link #open(String, boolean, boolean)}) through which a writer can hand the kernel TCP super-packets to
  * segment.
  *
@@ -83,43 +83,87 @@ public final class TunDevice implements AutoCloseable {
      *         EINVAL if a non-TUN device has that name, or a persistent one with other flags)
      */
     public static TunDevice open(String name, boolean nonBlocking, boolean vnetHdr) throws IOException {
+        return open(name, false, nonBlocking, vnetHdr ? VirtioNetHeader.LENGTH : 0, 0);
+    }
+
+    /**
+     * The general form of {@link #open(String, boolean, boolean)}: a TUN or TAP device, the vnet header size,
+     * and the offloads the reader accepts ({@code TUNSETOFFLOAD}).
+     *
+     * <p>Offloads ({@link #OFFLOAD_CSUM}, {@link #OFFLOAD_TSO4}, ...) say what the kernel may hand a
+     * <em>reader</em>: with {@link #OFFLOAD_TSO4} a read may return a TCP super-packet of up to 64 KiB
+     * ({@link VirtioNetHeader#GSO_TCPV4}) and with {@link #OFFLOAD_CSUM} packets whose checksum is only
+     * started ({@link VirtioNetHeader#FLAG_NEEDS_CSUM}); the read buffer must then hold 64 KiB plus the header.
+     * {@link #OFFLOAD_UDP_TUNNEL_GSO} lets a <em>writer</em> hand over UDP-tunnelled super-packets; the
+     * kernel wants the {@link VirtioNetHeader#TUNNEL_LENGTH}-byte header for it, and (since its offsets count
+     * from an Ethernet header) a TAP device.
+     *
+     * @param tap a layer-2 TAP device ({@code IFF_TAP}: every packet starts with an Ethernet header) instead of
+     *        a layer-3 TUN device
+     * @param vnetHeaderLength 0 (no {@code IFF_VNET_HDR}), {@link VirtioNetHeader#LENGTH} or
+     *        {@link VirtioNetHeader#TUNNEL_LENGTH}
+     * @param offloads {@code TUNSETOFFLOAD} bits; must be 0 without a vnet header
+     * @throws IllegalArgumentException naming the value if the header length or offloads can never be valid
+     * @throws NativeIoException if the kernel refuses, e.g. EINVAL for offload bits it does not know (the
+     *         message names the bits)
+     */
+    public static TunDevice open(String name, boolean tap, boolean nonBlocking, int vnetHeaderLength, int offloads)
+            throws IOException {
+        if (vnetHeaderLength != 0 && vnetHeaderLength != VirtioNetHeader.LENGTH
+                && vnetHeaderLength != VirtioNetHeader.TUNNEL_LENGTH) {
+            throw new IllegalArgumentException("vnet header length " + vnetHeaderLength + " is neither 0, "
+                    + VirtioNetHeader.LENGTH + " nor " + VirtioNetHeader.TUNNEL_LENGTH);
+        }
+        if (offloads != 0 && vnetHeaderLength == 0) {
+            throw new IllegalArgumentException("offloads 0x" + Integer.toHexString(offloads) + " need a vnet header");
+        }
         final Ifreq ifreq = new Ifreq(name);
         final int flags = LibC.O_RDWR | LibC.O_CLOEXEC | (nonBlocking ? LibC.O_NONBLOCK : 0);
         final int fd = C.open(CLONE_DEVICE, flags);
         if (fd < 0) {
             throw LibC.lastError("open(" + CLONE_DEVICE + ") for TUN device '" + name + "'");
         }
-        final short ifFlags = (short) (LibC.IFF_TUN | LibC.IFF_NO_PI | (vnetHdr ? LibC.IFF_VNET_HDR : 0));
+        final short ifFlags = (short) ((tap ? LibC.IFF_TAP : LibC.IFF_TUN) | LibC.IFF_NO_PI
+                | (vnetHeaderLength > 0 ? LibC.IFF_VNET_HDR : 0));
         ifreq.buffer.putShort(LibC.IFREQ_UNION_OFFSET, ifFlags);
         if (C.ioctl(fd, LibC.TUNSETIFF, ifreq.address) < 0) {
             final int errno = LibC.errno();
             C.close(fd);
-            throw new NativeIoException("ioctl(TUNSETIFF) for TUN device '" + name + "'", errno);
+            throw new NativeIoException("ioctl(TUNSETIFF) for " + (tap ? "TAP" : "TUN") + " device '" + name + "'", errno);
         }
-        if (vnetHdr) {
+        if (vnetHeaderLength > 0) {
             try {
-                configureVnetHeader(fd, name);
+                configureVnetHeader(fd, name, vnetHeaderLength, offloads);
             } catch (NativeIoException e) {
                 C.close(fd);
                 throw e;
             }
         }
-        return new TunDevice(fd, ifreq.name(), vnetHdr ? VirtioNetHeader.LENGTH : 0);
+        return new TunDevice(fd, ifreq.name(), vnetHeaderLength);
     }
 
-    private static void configureVnetHeader(int fd, String name) throws NativeIoException {
+    /** {@code TUN_F_CSUM}: a reader accepts packets whose checksum is only started (NEEDS_CSUM). */
+    public static final int OFFLOAD_CSUM = 0x01;
+    /** {@code TUN_F_TSO4}: a reader accepts TCP/IPv4 super-packets. */
+    public static final int OFFLOAD_TSO4 = 0x02;
+    /** {@code TUN_F_TSO6}: a reader accepts TCP/IPv6 super-packets. */
+    public static final int OFFLOAD_TSO6 = 0x04;
+    /** {@code TUN_F_UDP_TUNNEL_GSO} (Linux 6.17+): super-packets inside a UDP tunnel, in either direction. */
+    public static final int OFFLOAD_UDP_TUNNEL_GSO = 0x80;
+
+    private static void configureVnetHeader(int fd, String name, int length, int offloads) throws NativeIoException {
         final UnsafeBuffer arg = new UnsafeBuffer(BufferUtil.allocateDirectAligned(8, 8));
-        arg.putInt(0, VirtioNetHeader.LENGTH);
+        arg.putInt(0, length);
         if (C.ioctl(fd, LibC.TUNSETVNETHDRSZ, arg.addressOffset()) < 0) {
-            throw LibC.lastError("ioctl(TUNSETVNETHDRSZ, " + VirtioNetHeader.LENGTH + ") for TUN device '" + name + "'");
+            throw LibC.lastError("ioctl(TUNSETVNETHDRSZ, " + length + ") for TUN device '" + name + "'");
         }
         arg.putInt(0, 1);
         if (C.ioctl(fd, LibC.TUNSETVNETLE, arg.addressOffset()) < 0) {
             throw LibC.lastError("ioctl(TUNSETVNETLE, 1) for TUN device '" + name + "'");
         }
         // TUNSETOFFLOAD takes its value directly, not through a pointer
-        if (C.ioctl(fd, LibC.TUNSETOFFLOAD, 0L) < 0) {
-            throw LibC.lastError("ioctl(TUNSETOFFLOAD, 0) for TUN device '" + name + "'");
+        if (C.ioctl(fd, LibC.TUNSETOFFLOAD, offloads) < 0) {
+            throw LibC.lastError("ioctl(TUNSETOFFLOAD, 0x" + Integer.toHexString(offloads) + ") for TUN device '" + name + "'");
         }
     }
 
@@ -129,8 +173,8 @@ public final class TunDevice implements AutoCloseable {
     }
 
     /**
-     * Bytes of {@link VirtioNetHeader} in front of every packet read or written: {@link VirtioNetHeader#LENGTH}
-     * when opened with a vnet header, else 0.
+     * Bytes of {@link VirtioNetHeader} in front of every packet read or written: the length the device was
+     * opened with ({@link VirtioNetHeader#LENGTH} or {@link VirtioNetHeader#TUNNEL_LENGTH}), else 0.
      */
     public int vnetHeaderLength() {
         return vnetHeaderLength;
@@ -334,6 +378,31 @@ public final class TunDevice implements AutoCloseable {
      */
     public static int interfaceIndex(String name) throws IOException {
         return ifreqInt(name, LibC.SIOCGIFINDEX, "SIOCGIFINDEX");
+    }
+
+    /**
+     * The Ethernet address of interface {@code name} in the calling thread's network namespace
+     * (SIOCGIFHWADDR), as the low 48 bits of a long, first octet most significant.
+     *
+     * @throws NativeIoException e.g. ENODEV if there is no such interface
+     */
+    public static long hardwareAddress(String name) throws IOException {
+        final Ifreq ifreq = new Ifreq(name);
+        final int sock = C.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
+        if (sock < 0) {
+            throw LibC.lastError("socket(AF_INET, SOCK_DGRAM) for SIOCGIFHWADDR");
+        }
+        try {
+            ifreq.ioctl(sock, LibC.SIOCGIFHWADDR, "SIOCGIFHWADDR");
+            long mac = 0;
+            // struct sockaddr: a 2-byte family, then the address
+            for (int i = 0; i < 6; i++) {
+                mac = (mac << 8) | (ifreq.buffer.getByte(LibC.IFREQ_UNION_OFFSET + 2 + i) & 0xff);
+            }
+            return mac;
+        } finally {
+            C.close(sock);
+        }
     }
 
     private static int ifreqInt(String name, long request, String requestName) throws IOException {

@@ -62,6 +62,22 @@ public final class VirtioNetHeader {
     public static final int GSO_UDP_L4 = 5;
     /** {@code VIRTIO_NET_HDR_GSO_ECN}: or-ed into gso_type when the segments carry CWR. */
     public static final int GSO_ECN = 0x80;
+    /**
+     * {@code VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4} (Linux 6.17+): or-ed into an inner gso_type when the super-packet
+     * sits inside an IPv4/UDP tunnel; needs the {@link #TUNNEL_LENGTH}-byte header.
+     */
+    public static final int GSO_UDP_TUNNEL_IPV4 = 0x20;
+
+    /**
+     * Size of {@code struct virtio_net_hdr_v1_hash_tunnel}: the 10 bytes above, {@code num_buffers} (2), the
+     * hash fields (8, unused here) and the two tunnel offsets. A device that segments UDP-tunnelled
+     * super-packets ({@code TUN_F_UDP_TUNNEL_GSO}) is configured with this size.
+     */
+    public static final int TUNNEL_LENGTH = 24;
+    /** Where the outer transport (UDP) header starts, from the start of the frame; tunnel header only. */
+    public static final int OUTER_TH_OFFSET_OFFSET = 20;
+    /** Where the inner network (IP) header starts, from the start of the frame; tunnel header only. */
+    public static final int INNER_NH_OFFSET_OFFSET = 22;
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -134,6 +150,29 @@ public final class VirtioNetHeader {
         gsoSize(b, off, gsoSize);
         csumStart(b, off, ipHeaderLength);
         csumOffset(b, off, TCP_CHECKSUM_OFFSET);
+    }
+
+    /**
+     * Writes a {@link #TUNNEL_LENGTH}-byte header for a frame whose inner packet still needs its transport
+     * checksum (NEEDS_CSUM at {@code csumStart} + {@code csumOffset}, offsets from the frame's first byte):
+     * with {@code innerGsoType} {@link #GSO_NONE} a single packet, otherwise a super-packet of that inner type
+     * (e.g. {@link #GSO_TCPV4}, with {@link #GSO_ECN} if set) inside an IPv4/UDP tunnel whose UDP header
+     * starts at {@code outerTransport} and whose inner IP header starts at {@code innerNetwork}. The outer UDP
+     * checksum is left as it is (0 for VXLAN over IPv4): no {@code UDP_TUNNEL_CSUM}.
+     */
+    public static void tunnelled(MutableDirectBuffer b, int off, int innerGsoType, int gsoSize, int csumStart,
+                                 int csumOffset, int outerTransport, int innerNetwork, int headerBytes) {
+        b.setMemory(off, TUNNEL_LENGTH, (byte) 0);
+        flags(b, off, FLAG_NEEDS_CSUM);
+        csumStart(b, off, csumStart);
+        csumOffset(b, off, csumOffset);
+        if (innerGsoType != GSO_NONE) {
+            gsoType(b, off, innerGsoType | GSO_UDP_TUNNEL_IPV4);
+            gsoSize(b, off, gsoSize);
+            hdrLen(b, off, headerBytes);
+            b.putShort(off + OUTER_TH_OFFSET_OFFSET, (short) outerTransport, LE);
+            b.putShort(off + INNER_NH_OFFSET_OFFSET, (short) innerNetwork, LE);
+        }
     }
 
     private static final int TCP_CHECKSUM_OFFSET = 16;

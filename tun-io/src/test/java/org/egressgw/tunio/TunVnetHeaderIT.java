@@ -289,7 +289,7 @@ class TunVnetHeaderIT {
         }
     }
 
-    private static void awaitListening(Process tcpdump) throws Exception {
+    static void awaitListening(Process tcpdump) throws Exception {
         final BufferedReader reader = new BufferedReader(new InputStreamReader(tcpdump.getInputStream(),
             StandardCharsets.UTF_8));
         final CompletableFuture<Boolean> listening = CompletableFuture.supplyAsync(() -> {
@@ -308,7 +308,7 @@ class TunVnetHeaderIT {
     }
 
     /** The IPv4 packets of an Ethernet pcap file (classic format, either byte order). */
-    private static List<byte[]> readPcapIpv4(Path file) throws Exception {
+    static List<byte[]> readPcapIpv4(Path file) throws Exception {
         final ByteBuffer pcap = ByteBuffer.wrap(Files.readAllBytes(file));
         final int magic = pcap.getInt(0);
         pcap.order(magic == 0xa1b2c3d4 || magic == 0xa1b23c4d ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
