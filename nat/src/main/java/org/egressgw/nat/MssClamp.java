@@ -21,6 +21,15 @@ public final class MssClamp {
      * @return true if the option was lowered
      */
     public static boolean clamp(MutableDirectBuffer b, int tcpOff, int maxMss) {
+        return clamp(b, tcpOff, maxMss, false);
+    }
+
+    /**
+     * As {@link #clamp(MutableDirectBuffer, int, int)}; with {@code partialChecksum} the checksum field holds only
+     * the started pseudo-header sum ({@code CHECKSUM_PARTIAL}, finished later over the segment as it is then),
+     * so it is left alone.
+     */
+    public static boolean clamp(MutableDirectBuffer b, int tcpOff, int maxMss, boolean partialChecksum) {
         int opt = Tcp.findOption(b, tcpOff, Tcp.OPTION_MSS);
         if (opt < 0 || opt + 4 > tcpOff + Tcp.headerLength(b, tcpOff) || (b.getByte(opt + 1) & 0xff) != 4) {
             return false;
@@ -31,6 +40,9 @@ public final class MssClamp {
         }
         b.putByte(opt + 2, (byte) (maxMss >>> 8));
         b.putByte(opt + 3, (byte) maxMss);
+        if (partialChecksum) {
+            return true;
+        }
         // The checksum sums 16-bit words at even offsets from the TCP header. The MSS value either is
         // one such word, or straddles two; bytes that did not change cancel out of RFC 1624's
         // update, so they can be taken as zero.

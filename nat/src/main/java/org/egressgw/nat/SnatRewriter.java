@@ -33,6 +33,31 @@ public final class SnatRewriter {
     }
 
     /**
+     * Reply path for a packet whose TCP/UDP checksum the kernel has only started ({@code CHECKSUM_PARTIAL},
+     * as a TUN device with checksum offload hands over): the field holds the folded, <em>not</em>
+     * complemented pseudo-header sum, and whoever finishes the checksum adds the rest. That sum follows the
+     * address change — RFC 1624 applied to its complement — while the new port is simply summed with the
+     * rest of the segment later; there is no "0 means none" case, for UDP either. Other protocols are never partial; they are rewritten as by
+     * {@link #rewriteDestination}.
+     */
+    public static void rewriteDestinationPartial(MutableDirectBuffer b, int ipOff, int l4Off, int protocol, int newIp,
+            int newPort) {
+        if (protocol != Ipv4.PROTO_TCP && protocol != Ipv4.PROTO_UDP) {
+            rewriteDestination(b, ipOff, l4Off, protocol, newIp, newPort);
+            return;
+        }
+        int oldIp = b.getInt(ipOff + Ipv4.DST_ADDRESS_OFFSET, ByteOrder.BIG_ENDIAN);
+        b.putInt(ipOff + Ipv4.DST_ADDRESS_OFFSET, newIp, ByteOrder.BIG_ENDIAN);
+        Ipv4.headerChecksum(b, ipOff, Checksum.update32(Ipv4.headerChecksum(b, ipOff), oldIp, newIp));
+        // the port is summed with the rest of the segment when the checksum is finished: only the
+        // address, which sits in the pseudo-header, changes the started sum
+        swap16(b, l4Off + Tcp.DST_PORT_OFFSET, newPort);
+        int field = l4Off + (protocol == Ipv4.PROTO_TCP ? Tcp.CHECKSUM_OFFSET : Udp.CHECKSUM_OFFSET);
+        int complement = ~b.getShort(field, ByteOrder.BIG_ENDIAN) & 0xffff;
+        b.putShort(field, (short) ~Checksum.update32(complement, oldIp, newIp), ByteOrder.BIG_ENDIAN);
+    }
+
+    /**
      * Replaces the address at {@code addressOffset} of the IPv4 header and the port at
      * {@code portOffset} of the TCP/UDP header (for ICMP echo: the identifier), fixing checksums.
      * One port offset serves both transports: TCP and UDP headers start with the same two fields

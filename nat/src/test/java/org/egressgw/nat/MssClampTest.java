@@ -309,4 +309,22 @@ class MssClampTest {
         }
         return false;
     }
+
+    /** With a started checksum only the option changes; finishing the sum afterwards gives a valid checksum. */
+    @Test
+    void partialChecksumIsLeftForWhoeverFinishesIt() {
+        UnsafeBuffer b = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(128));
+        int len = FrameBuilder.tcp(b, 0, 0x0a000001, 0xc6336407, 40000, 443,
+                Tcp.SYN | Tcp.ACK, 1460, 0);
+        int l4 = Ipv4.headerLength(b, 0);
+        int l4Len = len - l4;
+        int partial = ReferenceChecksum.fold(ReferenceChecksum.pseudoHeader(0x0a000001, 0xc6336407, 6, l4Len));
+        b.putShort(l4 + 16, (short) partial, java.nio.ByteOrder.BIG_ENDIAN);
+        assertTrue(MssClamp.clamp(b, l4, 1410, true));
+        assertEquals(partial, Tcp.checksum(b, l4));
+        int finished = ~ReferenceChecksum.fold(ReferenceChecksum.sum(b, l4, l4Len)) & 0xffff;
+        b.putShort(l4 + 16, (short) finished, java.nio.ByteOrder.BIG_ENDIAN);
+        assertTrue(ReferenceChecksum.valid(b, l4, l4Len,
+                ReferenceChecksum.pseudoHeader(0x0a000001, 0xc6336407, 6, l4Len)));
+    }
 }
