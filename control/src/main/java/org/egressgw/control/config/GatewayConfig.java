@@ -23,8 +23,8 @@ import org.egressgw.packet.MacAddress;
  *
  * <pre>
  * node:      {name}                                          # required
- * tunnel:    {listen, vni, allowedPeers, overlayIP, mac, mtu, port}
- * egress:    {interface, device, portRange, mss}
+ * tunnel:    {listen, vni, allowedPeers, overlayIP, mac, mtu, port, gro, reader, offload, offloadDevice}
+ * egress:    {interface, device, portRange, mss, offload, notrack}
  * cluster:   {paths} or {kubernetes: {kubeconfig, context, resyncSeconds}}   # exactly one
  * admin:     {listen}
  * conntrack: {maxEntries, timeouts: {tcpSyn, tcpEstablished, tcpClosing, udp, icmp}}
@@ -65,6 +65,8 @@ public final class GatewayConfig {
     private final int portRangeHigh;
     private final int mssClamp;
     private final boolean egressOffload;
+    private final Offload tunnelOffload;
+    private final String tunnelOffloadDevice;
     private final boolean tunnelGro;
     private final boolean tunnelDirectReader;
     private final boolean egressNotrack;
@@ -118,7 +120,8 @@ public final class GatewayConfig {
         this.nodeName = node.require("name").nonEmptyString();
 
         YamlNode tunnel = root.require("tunnel");
-        tunnel.allowOnly("listen", "vni", "allowedPeers", "overlayIP", "mac", "mtu", "port", "gro", "reader");
+        tunnel.allowOnly("listen", "vni", "allowedPeers", "overlayIP", "mac", "mtu", "port", "gro", "reader", "offload",
+                "offloadDevice");
         YamlNode gro = tunnel.get("gro");
         this.tunnelGro = gro != null && gro.booleanValue();
         YamlNode reader = tunnel.get("reader");
@@ -181,6 +184,28 @@ public final class GatewayConfig {
         this.egressNotrack = notrack == null || notrack.booleanValue();
         YamlNode offload = egress.get("offload");
         this.egressOffload = offload == null || offload.booleanValue();
+        YamlNode tunnelOffloadNode = tunnel.get("offload");
+        if (tunnelOffloadNode == null) {
+            this.tunnelOffload = egressOffload ? Offload.AUTO : Offload.OFF;
+        } else {
+            String v = tunnelOffloadNode.string();
+            this.tunnelOffload = switch (v) {
+                case "auto" -> Offload.AUTO;
+                case "on" -> Offload.ON;
+                case "off" -> Offload.OFF;
+                default -> throw tunnelOffloadNode.error("must be 'auto', 'on' or 'off', not '" + v + "'");
+            };
+            if (tunnelOffload != Offload.OFF && !egressOffload) {
+                throw tunnelOffloadNode.error("'" + v + "' needs egress.offload: true (super-packets are read through"
+                        + " the egress TUN device's virtio-net header)");
+            }
+        }
+        YamlNode offloadDevice = tunnel.get("offloadDevice");
+        this.tunnelOffloadDevice = offloadDevice == null ? "egwtx0" : interfaceName(offloadDevice);
+        if (tunnelOffloadDevice.equals(egressDevice)) {
+            throw offloadDevice != null ? offloadDevice.error("must differ from egress.device ('" + egressDevice + "')")
+                    : egress.require("device").error("must differ from tunnel.offloadDevice ('" + tunnelOffloadDevice + "')");
+        }
         YamlNode mss = egress.get("mss");
         this.mssClamp = mss == null ? innerMtu() - TCP_IP_HEADERS : mss(mss, innerMtu());
 
@@ -545,6 +570,30 @@ public final class GatewayConfig {
      */
     public boolean egressOffload() {
         return egressOffload;
+    }
+
+    /** Whether the transmit offload towards the nodes is used. */
+    public enum Offload {
+        /** Used when the kernel supports it, else the gateway says so and sends one datagram per segment. */
+        AUTO,
+        /** Required: the gateway does not start without it. */
+        ON,
+        /** Not used. */
+        OFF
+    }
+
+    /**
+     * Whether replies are read from the TUN device as TCP super-packets, translated once, and handed to the
+     * kernel through a TAP device ({@link #tunnelOffloadDevice()}) as VXLAN super-packets that stay whole to
+     * the node ({@code tunnel.offload}: auto, on or off; default auto, off when egress.offload is false).
+     */
+    public Offload tunnelOffload() {
+        return tunnelOffload;
+    }
+
+    /** The TAP device offloaded tunnel packets are written to ({@code tunnel.offloadDevice}, default egwtx0). */
+    public String tunnelOffloadDevice() {
+        return tunnelOffloadDevice;
     }
 
     public int mssClamp() {

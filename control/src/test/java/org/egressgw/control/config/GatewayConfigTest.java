@@ -167,6 +167,31 @@ class GatewayConfigTest {
     }
 
     @Test
+    void tunnelOffloadIsAutoByDefaultOffWithoutEgressOffloadAndValidated() throws Exception {
+        GatewayConfig c = GatewayConfig.load(write(MINIMAL));
+        assertEquals(GatewayConfig.Offload.AUTO, c.tunnelOffload());
+        assertEquals("egwtx0", c.tunnelOffloadDevice());
+        String noEgressOffload = MINIMAL.replace("  interface: ext0", "  interface: ext0\n  offload: false");
+        assertEquals(GatewayConfig.Offload.OFF, GatewayConfig.load(write(noEgressOffload)).tunnelOffload());
+        String on = MINIMAL.replace("tunnel:\n", "tunnel:\n  offload: on\n  offloadDevice: tx7\n");
+        GatewayConfig c2 = GatewayConfig.load(write(on));
+        assertEquals(GatewayConfig.Offload.ON, c2.tunnelOffload());
+        assertEquals("tx7", c2.tunnelOffloadDevice());
+        assertEquals(GatewayConfig.Offload.OFF,
+                GatewayConfig.load(write(MINIMAL.replace("tunnel:\n", "tunnel:\n  offload: off\n"))).tunnelOffload());
+
+        SourceException bad = assertThrows(SourceException.class,
+                () -> GatewayConfig.load(write(MINIMAL.replace("tunnel:\n", "tunnel:\n  offload: maybe\n"))));
+        assertTrue(bad.getMessage().contains("'auto', 'on' or 'off'") && bad.getMessage().contains(":4"), bad.getMessage());
+        SourceException needs = assertThrows(SourceException.class, () -> GatewayConfig.load(write(
+                noEgressOffload.replace("tunnel:\n", "tunnel:\n  offload: on\n"))));
+        assertTrue(needs.getMessage().contains("egress.offload: true"), needs.getMessage());
+        SourceException same = assertThrows(SourceException.class, () -> GatewayConfig.load(write(
+                MINIMAL.replace("tunnel:\n", "tunnel:\n  offloadDevice: egw0\n"))));
+        assertTrue(same.getMessage().contains("must differ from egress.device"), same.getMessage());
+    }
+
+    @Test
     void offloadCanBeTurnedOffAndMustBeABoolean() throws Exception {
         GatewayConfig c = GatewayConfig.load(write(MINIMAL.replace("  interface: ext0", "  interface: ext0\n  offload: false")));
         assertFalse(c.egressOffload());
@@ -215,7 +240,7 @@ class GatewayConfigTest {
             "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  mac: 01:00:5e:00:00:01" | 6: tunnel.mac: not a unicast MAC address: '01:00:5e:00:00:01'
             "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  mtu: 600" | 6: tunnel.mtu: 600 is not within 626..65535
             "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  port: 65536" | 6: tunnel.port: 65536 is not within 1..65535
-            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  vnid: 3" | 6: tunnel.vnid: unknown field (allowed: listen, vni, allowedPeers, overlayIP, mac, mtu, port, gro, reader)
+            "  allowedPeers: [198.51.100.0/24]" | "  allowedPeers: [198.51.100.0/24]\n  vnid: 3" | 6: tunnel.vnid: unknown field (allowed: listen, vni, allowedPeers, overlayIP, mac, mtu, port, gro, reader, offload, offloadDevice)
             "  interface: ext0"         | "  interface: an-interface-name-too-long" | 7: egress.interface: interface name 'an-interface-name-too-long' is longer than 15 characters
             "  interface: ext0"         | "  device: egw0"                | 6: egress.interface: missing required field
             "  interface: ext0"         | "  interface: ext0\n  device: 'a b'" | 8: egress.device: not a valid interface name: 'a b'
