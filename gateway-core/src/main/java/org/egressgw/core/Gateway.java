@@ -39,16 +39,20 @@ import org.egressgw.core.host.Interfaces;
 import org.egressgw.core.datapath.EgressSink;
 import org.egressgw.core.io.EgressReceiver;
 import org.egressgw.core.io.InlineTunReader;
+import org.egressgw.core.io.OffloadTunnelSink;
 import org.egressgw.tunio.CpuAffinity;
 import org.egressgw.core.io.GsoTunEgressSink;
 import org.egressgw.core.io.RawTunnelSink;
 import org.egressgw.core.io.TunEgressSink;
 import org.egressgw.core.io.TunnelReceiver;
+import org.egressgw.encap.VxlanEncapsulator;
 import org.egressgw.kube.KubernetesClusterSource;
 import org.egressgw.packet.Ipv4Address;
 import org.egressgw.packet.MacAddress;
 import org.egressgw.tunio.RawIpSender;
+import org.egressgw.tunio.NativeIoException;
 import org.egressgw.tunio.TunDevice;
+import org.egressgw.tunio.VirtioNetHeader;
 
 /**
  * A running gateway: wires configuration, the cluster source, policies, host plumbing, the rings,
@@ -69,6 +73,10 @@ import org.egressgw.tunio.TunDevice;
 public final class Gateway implements AutoCloseable {
     /** Ports probed for a new connection before giving up (as Cilium). */
     static final int PORT_TRIES = 32;
+    /** The largest reply read whole with transmit offload: what still fits an IPv4 packet once encapsulated. */
+    static final int MAX_OFFLOADED_PACKET = 0xffff - VxlanEncapsulator.OVERHEAD;
+    /** Reply slot room (after the headroom) with transmit offload: the largest IPv4 packet. */
+    static final int MAX_OFFLOADED_SLOT = 65536;
 
     private final GatewayConfig config;
     private final PrintStream out;
@@ -126,19 +134,31 @@ public final class Gateway implements AutoCloseable {
         int slot = Integer.highestOneBit(Math.max(config.underlayMtu(), egressMtu) + Datapath.REPLY_OFFSET - 1) << 1;
         int maxDatagram = slot - Datapath.REQUEST_OFFSET;
 
-        // with offload, TCP segments are coalesced into GSO super-packets on the way out (one write
+        // transmit offload: replies are read as TCP super-packets, translated once, and written to a TAP
+        // device as VXLAN super-packets the kernel keeps whole to the node (Linux 6.17+ TUN tunnel GSO)
+        TunDevice tap = openOffloadTap();
+        boolean offload = tap != null;
+        // with egress offload, TCP segments are coalesced into GSO super-packets on the way out (one write
         // carries many segments; the kernel cuts them again): the TUN device then carries a vnet header
-        tun = TunDevice.open(config.egressDevice(), true, config.egressOffload());
+        tun = TunDevice.open(config.egressDevice(), false, true, config.egressOffload() ? VirtioNetHeader.LENGTH : 0,
+                offload ? TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 : 0);
         resources.add(tun);
         out.println("plumbing: + TUN device " + tun.name() + (config.egressOffload() ? " with GSO offload" : "")
-                + " (removed when the gateway exits)");
+                + (offload ? ", reading TCP super-packets" : "") + " (removed when the gateway exits)");
         plumbing = new HostPlumbing(out);
         resources.add(plumbing);
         // the TUN device's MTU is the tunnel's inner MTU: when the kernel forwards a reply into it,
         // it answers DF packets that cannot fit with fragmentation-needed and fragments the others
         plumbing.setUpTun(tun.name(), Math.min(egressMtu, config.innerMtu()));
+        if (offload) {
+            // a super-packet must still fit an IPv4 packet once encapsulated: larger ones are cut first
+            plumbing.gsoMaxSize(tun.name(), MAX_OFFLOADED_PACKET);
+        }
         if (config.egressNotrack()) {
             plumbing.untrack(tun.name(), config.tunnelListenIp(), config.tunnelListenPort(), config.tunnelDstPort());
+        }
+        if (offload) {
+            plumbing.setUpTap(tap.name(), config.underlayMtu());
         }
 
         ConnTable table = new ConnTable(config.conntrackMaxEntries());
@@ -146,7 +166,10 @@ public final class Gateway implements AutoCloseable {
         RawIpSender raw = new RawIpSender(64);
         resources.add(raw);
         PacketRing requestRing = new PacketRing(config.ringSize(), slot);
-        PacketRing replyRing = new PacketRing(config.ringSize(), slot);
+        // super-packets need 64 KiB slots: the reply ring then holds 1/32 of the slots in the same memory
+        PacketRing replyRing = offload
+                ? new PacketRing(Math.max(64, config.ringSize() / 32), Datapath.REPLY_OFFSET + MAX_OFFLOADED_SLOT)
+                : new PacketRing(config.ringSize(), slot);
 
         DatapathSettings settings = new DatapathSettings(config.tunnelListenIp(), config.tunnelDstPort(), config.vni(),
                 config.gatewayMac(), config.overlayIp().orElse(0), config.overlayIp().isPresent(), config.allowedPeers(),
@@ -157,7 +180,13 @@ public final class Gateway implements AutoCloseable {
         Counters egressRx = new Counters();
         EgressSink egressSink = config.egressOffload() ? new GsoTunEgressSink(tun) : new TunEgressSink(tun);
         datapath = new Datapath(settings, table, new Datapath.PolicyView(PolicyTable.EMPTY), egressSink,
-                new RawTunnelSink(raw), request, reply);
+                offload ? new OffloadTunnelSink(raw, tap, TunDevice.hardwareAddress(tap.name())) : new RawTunnelSink(raw),
+                request, reply);
+        if (offload) {
+            datapath.replyVnetHeader(tun.vnetHeaderLength());
+            out.println("tunnel: transmit offload: replies are read as TCP super-packets and sent whole through TAP device "
+                    + tap.name() + " (the kernel keeps them one packet to the node)");
+        }
         if (dropObserver != null) {
             datapath.dropObserver(dropObserver);
         }
@@ -247,6 +276,31 @@ public final class Gateway implements AutoCloseable {
                         .mapToObj(Ipv4Address::toString).toList()
                 + ", admin http://" + config.adminHost() + ":" + admin.port());
         out.flush();
+    }
+
+    /**
+     * Opens the TAP device for {@code tunnel.offload} (auto or on); null when off, or when auto and the kernel
+     * refuses UDP-tunnel segmentation on TUN devices (before Linux 6.17), which is said.
+     */
+    private TunDevice openOffloadTap() throws IOException {
+        if (config.tunnelOffload() == GatewayConfig.Offload.OFF) {
+            return null;
+        }
+        TunDevice tap;
+        try {
+            tap = TunDevice.open(config.tunnelOffloadDevice(), true, true, VirtioNetHeader.TUNNEL_LENGTH,
+                    TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 | TunDevice.OFFLOAD_UDP_TUNNEL_GSO);
+        } catch (NativeIoException e) {
+            if (config.tunnelOffload() == GatewayConfig.Offload.ON) {
+                throw new IOException("tunnel.offload is on, but the kernel refused: " + e.getMessage(), e);
+            }
+            out.println("tunnel: transmit offload unavailable (" + e.getMessage()
+                    + "): replies leave one datagram per segment");
+            return null;
+        }
+        resources.add(tap);
+        out.println("plumbing: + TAP device " + tap.name() + " for offloaded tunnel packets (removed when the gateway exits)");
+        return tap;
     }
 
     private int servedCount() {

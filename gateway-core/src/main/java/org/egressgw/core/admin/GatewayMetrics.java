@@ -47,6 +47,8 @@ public final class GatewayMetrics {
                 Counters.ICMP_ERRORS_SENT, request, reply);
         single("egw_icmp_errors_translated", "ICMP errors from outside translated back to the pod (RFC 5508)",
                 Counters.ICMP_ERRORS_TRANSLATED, reply);
+        single("egw_super_packets", "Replies that arrived as one TCP super-packet of several segments and were"
+                + " translated and tunnelled whole (tunnel.offload)", Counters.SUPER_PACKETS, reply);
         single("egw_connections_created", "Connections tracked", Counters.CONN_CREATED, request);
         single("egw_connections_expired", "Connections removed after their idle timeout", Counters.CONN_EXPIRED, request);
         single("egw_connections_evicted", "Unreplied connections evicted early because the table was full",

@@ -25,7 +25,9 @@ public final class Counters {
     public static final int CONN_EVICTED = 9;
     public static final int ICMP_ERRORS_SENT = 10;
     public static final int ICMP_ERRORS_TRANSLATED = 11;
-    public static final int DROPS = 12;
+    /** Replies that carried several TCP segments in one super-packet (read, translated and sent as one). */
+    public static final int SUPER_PACKETS = 12;
+    public static final int DROPS = 13;
     public static final int SIZE = DROPS + DropReason.COUNT;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);

@@ -29,6 +29,7 @@ import org.egressgw.packet.PacketError;
 import org.egressgw.packet.Tcp;
 import org.egressgw.packet.Udp;
 import org.egressgw.packet.Vxlan;
+import org.egressgw.tunio.VirtioNetHeader;
 
 /**
  * The gateway's per-packet logic, both directions, run to completion on one thread.
@@ -65,6 +66,8 @@ public final class Datapath {
     /** How many of the busiest destinations are published for metrics (as Cilium: top 30). */
     static final int BUSIEST = 30;
 
+    /** The largest IPv4 packet: a super-packet must still fit once encapsulated. */
+    private static final int MAX_IPV4_LENGTH = 0xffff;
     private static final int ICMP_ERROR_HEADROOM = Ipv4.MIN_HEADER_LENGTH + Icmp.HEADER_LENGTH;
 
     private final DatapathSettings settings;
@@ -99,6 +102,14 @@ public final class Datapath {
     private int srcPort;
     private int dstPort;
     private int tcpFlags;
+    /** Bytes of virtio-net header in front of each reply packet (0: none, nothing offloaded). */
+    private int replyVnet;
+    // the offload metadata of the reply being handled
+    private boolean replyPartial;
+    private int replyGsoType;
+    private int replyGsoSize;
+    private int replyCsumStart;
+    private int replyCsumOffset;
 
     /** The policy table the datapath consults for new connections; swapped whole on reload. */
     public record PolicyView(PolicyTable table) {
@@ -128,6 +139,16 @@ public final class Datapath {
 
     public PolicyView policies() {
         return policies;
+    }
+
+    /**
+     * Says that every reply packet is preceded by a {@link VirtioNetHeader} of {@code length} bytes (the TUN
+     * device's, 0 for none) whose offload metadata is honoured: a TCP super-packet is translated once and
+     * handed to {@link TunnelSink#sendOffloaded} whole, a packet with a started checksum keeps it started.
+     * Call before the datapath thread starts; the tunnel sink must then support offloaded sends.
+     */
+    public void replyVnetHeader(int length) {
+        this.replyVnet = length;
     }
 
     /** Installs the drop observer (before the datapath thread starts). */
@@ -388,8 +409,18 @@ public final class Datapath {
         int proto = Ipv4.protocol(b, ip);
         int src = Ipv4.srcAddress(b, ip);
         int dst = Ipv4.dstAddress(b, ip);
+        if (replyVnet != 0 && !readOffload(b, ip - replyVnet)) {
+            dropReply(DropReason.OFFLOAD_INVALID);
+            return;
+        }
+        boolean offloaded = replyPartial || replyGsoType != VirtioNetHeader.GSO_NONE;
         boolean firstFragment = false;
         if (Ipv4.isFragment(b, ip)) {
+            if (offloaded) {
+                // the kernel finishes checksums and segments before it fragments
+                dropReply(DropReason.OFFLOAD_INVALID);
+                return;
+            }
             if (Ipv4.fragmentOffset(b, ip) != 0) {
                 replyLaterFragment(b, address, ip, total, proto, src, dst);
                 return;
@@ -399,6 +430,10 @@ public final class Datapath {
         int l4 = ip + hl;
         if (proto == Ipv4.PROTO_ICMP && !firstFragment && total - hl >= Icmp.HEADER_LENGTH
                 && Icmp.isError(Icmp.type(b, l4))) {
+            if (offloaded) {
+                dropReply(DropReason.OFFLOAD_INVALID);
+                return;
+            }
             replyIcmpError(b, address, ip, total);
             return;
         }
@@ -407,12 +442,27 @@ public final class Datapath {
             dropReply(err);
             return;
         }
+        int checksumField = 0;
+        int segmentLength = total;
+        if (offloaded) {
+            checksumField = proto == Ipv4.PROTO_TCP ? Tcp.CHECKSUM_OFFSET : proto == Ipv4.PROTO_UDP ? Udp.CHECKSUM_OFFSET : -1;
+            boolean gso = replyGsoType != VirtioNetHeader.GSO_NONE;
+            if (!replyPartial || checksumField < 0 || replyCsumStart != hl || replyCsumOffset != checksumField
+                    || (gso && proto != Ipv4.PROTO_TCP) || total + VxlanEncapsulator.OVERHEAD > MAX_IPV4_LENGTH) {
+                dropReply(DropReason.OFFLOAD_INVALID);
+                return;
+            }
+            if (gso) {
+                // what must fit the tunnel is each segment the kernel will cut, not the super-packet
+                segmentLength = Math.min(total, hl + Tcp.headerLength(b, l4) + replyGsoSize);
+            }
+        }
         int e = table.lookup(FlowKey.hi(src, dst), FlowKey.lo(proto, srcPort, dstPort, true));
         if (e < 0) {
             dropReply(DropReason.NO_CONNECTION);
             return;
         }
-        if (total > settings.innerMtu()) {
+        if (segmentLength > settings.innerMtu()) {
             tooBig(b, address, ip, hl, total);
             return;
         }
@@ -435,7 +485,7 @@ public final class Datapath {
         }
         Ipv4.decrementTtl(b, ip);
         if (proto == Ipv4.PROTO_TCP && (tcpFlags & Tcp.SYN) != 0 && settings.mssClamp() > 0
-                && MssClamp.clamp(b, l4, settings.mssClamp())) {
+                && MssClamp.clamp(b, l4, settings.mssClamp(), replyPartial && offloaded)) {
             reply.increment(Counters.MSS_CLAMPED);
         }
         int podIp = FlowKey.srcIp(table.origHi(e));
@@ -446,9 +496,45 @@ public final class Datapath {
         if (firstFragment) {
             replyFragments.record(src, dst, proto, Ipv4.identification(b, ip), podIp, vtep, peerMac, hash, now);
         }
-        SnatRewriter.rewriteDestination(b, ip, l4, proto, podIp, podPort);
+        if (!offloaded) {
+            SnatRewriter.rewriteDestination(b, ip, l4, proto, podIp, podPort);
+            int outer = encap.encapsulate(b, ip, total, vtep, peerMac, hash);
+            send(address + outer, total + VxlanEncapsulator.OVERHEAD, vtep, true);
+            return;
+        }
+        SnatRewriter.rewriteDestinationPartial(b, ip, l4, proto, podIp, podPort);
         int outer = encap.encapsulate(b, ip, total, vtep, peerMac, hash);
-        send(address + outer, total + VxlanEncapsulator.OVERHEAD, vtep, true);
+        int inner = VxlanEncapsulator.OVERHEAD + hl;
+        int headers = inner + (proto == Ipv4.PROTO_TCP ? Tcp.headerLength(b, l4) : Udp.HEADER_LENGTH);
+        int length = total + VxlanEncapsulator.OVERHEAD;
+        if (!tunnel.sendOffloaded(address + outer, length, vtep, replyGsoType, replyGsoSize, inner, checksumField, headers)) {
+            dropReply(DropReason.TX_FAILED);
+            return;
+        }
+        reply.increment(Counters.TX_PACKETS);
+        reply.add(Counters.TX_BYTES, length);
+        if (replyGsoType != VirtioNetHeader.GSO_NONE) {
+            reply.increment(Counters.SUPER_PACKETS);
+        }
+    }
+
+    /**
+     * Reads the reply's virtio-net header into fields; false if it asks for something the gateway cannot
+     * honour (a segmentation type other than TCP/IPv4, with or without ECN, or a zero segment size). The
+     * checksum start and offset are compared with the parsed headers later.
+     */
+    private boolean readOffload(UnsafeBuffer b, int v) {
+        int flags = VirtioNetHeader.flags(b, v);
+        int gsoType = VirtioNetHeader.gsoType(b, v);
+        replyPartial = (flags & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0;
+        replyCsumStart = VirtioNetHeader.csumStart(b, v);
+        replyCsumOffset = VirtioNetHeader.csumOffset(b, v);
+        replyGsoType = gsoType;
+        replyGsoSize = VirtioNetHeader.gsoSize(b, v);
+        if (gsoType == VirtioNetHeader.GSO_NONE) {
+            return true;
+        }
+        return (gsoType & ~VirtioNetHeader.GSO_ECN) == VirtioNetHeader.GSO_TCPV4 && replyGsoSize > 0;
     }
 
     private void replyLaterFragment(UnsafeBuffer b, long address, int ip, int total, int proto, int src, int dst) {

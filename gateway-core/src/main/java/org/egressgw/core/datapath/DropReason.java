@@ -59,8 +59,14 @@ public final class DropReason {
     /** The pod's policy has no usable egress IP on this gateway (its interface has no IPv4 address). */
     public static final int NO_EGRESS_IP = BASE + 21;
 
+    /**
+     * A reply read with offload metadata the gateway cannot honour: a segmentation type other than TCP/IPv4,
+     * a checksum start that is not the transport header, a super-packet too large to encapsulate.
+     */
+    public static final int OFFLOAD_INVALID = BASE + 22;
+
     /** Number of reasons. */
-    public static final int COUNT = BASE + 22;
+    public static final int COUNT = BASE + 23;
 
     private static final String[] NAMES = new String[COUNT];
 
@@ -72,7 +78,7 @@ public final class DropReason {
             "fragment", "unsupported_protocol", "unsupported_icmp", "no_policy", "excluded_cidr",
             "nat_port_exhausted", "conntrack_full", "no_connection", "too_big", "ring_full", "oversize", "tx_failed",
             "tcp_invalid", "ttl_exceeded", "not_served_here", "icmp_error_invalid",
-            "no_egress_ip"};
+            "no_egress_ip", "offload_invalid"};
         System.arraycopy(own, 0, NAMES, BASE, own.length);
     }
 

@@ -10,6 +10,23 @@ public interface TunnelSink {
     /** Queues a complete outer IPv4 packet; false if the batch is full (flush, then retry). */
     boolean add(long address, int length, int dstIp);
 
+    /**
+     * Sends one outer IPv4 packet whose inner transport checksum is only started and which may be a TCP
+     * super-packet for the kernel to segment (see {@code OffloadTunnelSink}); packets queued before it leave
+     * first. Sinks without offload support return false, and the datapath never produces such packets for them.
+     *
+     * @param innerGsoType 0 for a single packet, else the inner segmentation type (virtio-net numbering)
+     * @param gsoSize payload bytes per segment (super-packets only)
+     * @param csumStart where the inner transport header starts, from the outer IPv4 header
+     * @param csumOffset where its checksum field lies within it
+     * @param headerBytes outer + inner headers up to the end of the inner transport header
+     * @return false if the kernel refused it
+     */
+    default boolean sendOffloaded(long address, int length, int dstIp, int innerGsoType, int gsoSize, int csumStart,
+            int csumOffset, int headerBytes) {
+        return false;
+    }
+
     /** Sends everything queued; returns the number of packets the kernel accepted. */
     int flush();
 }

@@ -54,6 +54,36 @@ public final class HostPlumbing implements AutoCloseable {
         sysctl("net/ipv4/ip_forward", "1", true);
     }
 
+    /**
+     * Caps the size of the super-packets the kernel hands the TUN device (larger ones it cuts first); best
+     * effort, since the datapath drops a super-packet that would not fit anyway ({@code offload_invalid}).
+     */
+    public void gsoMaxSize(String device, int bytes) {
+        try {
+            run(List.of("ip", "link", "set", "dev", device, "gso_max_size", Integer.toString(bytes)));
+        } catch (IOException e) {
+            log.println("plumbing: ! " + e.getMessage());
+        }
+    }
+
+    /**
+     * Brings up the TAP device offloaded tunnel packets are written to: the kernel must route what arrives
+     * on it although its source is one of this host's addresses (accept_local, no reverse-path filter), and
+     * the device itself has no use for IPv6 (no router solicitations queued on it).
+     */
+    public void setUpTap(String device, int mtu) throws IOException {
+        run(List.of("ip", "link", "set", "dev", device, "mtu", Integer.toString(mtu), "up"));
+        sysctl("net/ipv4/conf/" + device + "/rp_filter", "0", false);
+        sysctl("net/ipv4/conf/" + device + "/accept_local", "1", false);
+        sysctl("net/ipv4/conf/" + device + "/forwarding", "1", false);
+        if (Files.exists(Path.of("/proc/sys/net/ipv6/conf", device, "disable_ipv6"))) {
+            sysctl("net/ipv6/conf/" + device + "/disable_ipv6", "1", false);
+        }
+        if (untracked) {
+            run(List.of("nft", "add", "rule", "ip", NFT_TABLE, "prerouting", "iifname", device, "notrack"));
+        }
+    }
+
     /** nftables table holding the gateway's notrack rules. */
     static final String NFT_TABLE = "egress_gateway";
     private boolean untracked;
