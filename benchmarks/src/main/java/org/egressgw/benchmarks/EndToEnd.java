@@ -229,7 +229,8 @@ public final class EndToEnd {
             Files.writeString(config, "pipeline: {" + String.join(", ", pipeline) + "}\n",
                     java.nio.file.StandardOpenOption.APPEND);
         }
-        for (String[] knob : new String[][] {{"EGW_E2E_TUNNEL_GRO", "gro"}, {"EGW_E2E_TUNNEL_READER", "reader"}}) {
+        for (String[] knob : new String[][] {{"EGW_E2E_TUNNEL_GRO", "gro"}, {"EGW_E2E_TUNNEL_READER", "reader"},
+            {"EGW_E2E_TUNNEL_OFFLOAD", "offload"}}) {
             String value = System.getenv(knob[0]);
             if (value != null && !value.isBlank()) {
                 Files.writeString(config, Files.readString(config).replace("tunnel: {", "tunnel: {" + knob[1] + ": " + value + ", "));

@@ -503,6 +503,16 @@ public final class Datapath {
             return;
         }
         SnatRewriter.rewriteDestinationPartial(b, ip, l4, proto, podIp, podPort);
+        if (replyGsoType == VirtioNetHeader.GSO_NONE) {
+            // one packet (a pure ACK, a SYN-ACK): finishing its checksum here and sending it with the
+            // batch costs less than a write of its own to the TAP device
+            int field = l4 + checksumField;
+            int sum = Checksum.finish(Checksum.sum(b, l4, total - hl, 0));
+            b.putShort(field, (short) (sum == 0 && proto == Ipv4.PROTO_UDP ? 0xffff : sum), java.nio.ByteOrder.BIG_ENDIAN);
+            int outer = encap.encapsulate(b, ip, total, vtep, peerMac, hash);
+            send(address + outer, total + VxlanEncapsulator.OVERHEAD, vtep, true);
+            return;
+        }
         int outer = encap.encapsulate(b, ip, total, vtep, peerMac, hash);
         int inner = VxlanEncapsulator.OVERHEAD + hl;
         int headers = inner + (proto == Ipv4.PROTO_TCP ? Tcp.headerLength(b, l4) : Udp.HEADER_LENGTH);

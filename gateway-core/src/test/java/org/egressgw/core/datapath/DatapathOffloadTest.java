@@ -108,6 +108,14 @@ class DatapathOffloadTest {
         dp.onRequest(slot, slot.addressOffset(), off, len, DatapathTest.NODE, 1_000);
     }
 
+    void requestUdp() {
+        int off = Datapath.REQUEST_OFFSET;
+        int ipLen = FrameBuilder.udp(slot, off + Vxlan.HEADER_LENGTH + Ethernet.HEADER_LENGTH, DatapathTest.POD1,
+                DatapathTest.SERVER, POD_PORT, 53, 10, true);
+        int len = FrameBuilder.vxlan(slot, off, DatapathTest.VNI, DatapathTest.GW_MAC, DatapathTest.NODE_MAC, ipLen);
+        dp.onRequest(slot, slot.addressOffset(), off, len, DatapathTest.NODE, 1_000);
+    }
+
     void vnet(int flags, int gsoType, int gsoSize, int csumStart, int csumOffset) {
         int v = Datapath.REPLY_OFFSET - VirtioNetHeader.LENGTH;
         VirtioNetHeader.none(slot, v);
@@ -180,15 +188,30 @@ class DatapathOffloadTest {
     void startedChecksumSurvivesTheMssClamp() {
         // a retransmitted SYN-ACK whose checksum the server's kernel left started: the clamp changes the
         // option only, which the finished sum covers anyway
+        // option only, which the finished sum covers anyway; a single packet is finished here and batched
         int len = partialTcp(Tcp.SYN | Tcp.ACK, 1460, 0);
         vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, 0, 0, 20, 16);
         reply(len);
-        assertEquals(1, offloaded.size());
-        Offloaded o = offloaded.get(0);
-        assertEquals(0, o.gsoType());
-        assertEquals(1410, Tcp.mss(new UnsafeBuffer(o.bytes()), 70));
-        assertFinishesValid(o.bytes(), o.csumStart(), o.csumOffset());
+        assertEquals(0, offloaded.size());
+        assertEquals(1, plain.size());
+        UnsafeBuffer t = new UnsafeBuffer(plain.get(0));
+        assertEquals(1410, Tcp.mss(t, 70));
+        DatapathTest.assertValidIpv4(t, 50);
         assertEquals(0, reply.get(Counters.SUPER_PACKETS));
+    }
+
+    @Test
+    void singleUdpPacketWithAStartedChecksumIsFinishedAndBatched() {
+        int ip = Datapath.REPLY_OFFSET;
+        requestUdp();
+        int len = FrameBuilder.udp(slot, ip, DatapathTest.SERVER, DatapathTest.EGRESS_IP, 53, POD_PORT, 300, true);
+        startChecksum(ip, len, Ipv4.PROTO_UDP, Udp.CHECKSUM_OFFSET);
+        vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, 0, 0, 20, Udp.CHECKSUM_OFFSET);
+        reply(len);
+        assertEquals(1, plain.size());
+        UnsafeBuffer t = new UnsafeBuffer(plain.get(0));
+        assertEquals(POD_PORT, Udp.dstPort(t, 70));
+        DatapathTest.assertValidIpv4(t, 50);
     }
 
     @Test
@@ -278,10 +301,15 @@ class DatapathOffloadTest {
                 vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, rnd.nextBoolean() ? VirtioNetHeader.GSO_TCPV4 : 0,
                         rnd.nextInt(2000), 20, 16);
             }
+            boolean claimsStarted = (VirtioNetHeader.flags(slot, v) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0;
             int before = offloaded.size();
+            int plainBefore = plain.size();
             reply(len);
             if (started && offloaded.size() > before) {
                 fromStartedChecksums.add(offloaded.get(before));
+            }
+            if (started && claimsStarted && plain.size() > plainBefore) {
+                DatapathTest.assertValidIpv4(new UnsafeBuffer(plain.get(plainBefore)), 50);
             }
         }
         long drops = 0;
