@@ -211,7 +211,7 @@ public final class Gateway implements AutoCloseable {
             // the datapath on each batch it read; the rings carry the batch, nobody else is woken
             Runnable inline = worker::pollInline;
             egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, inline);
-            long pollNanos = config.spinWhenIdle() ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(config.pollMillis());
+            long pollNanos = config.spinWhenIdle() ? Long.MAX_VALUE : TimeUnit.MICROSECONDS.toNanos(config.pollMicros());
             tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, inline, config.tunnelGro(),
                     pollNanos, config.tunnelDirectReader(), "egw-datapath");
             inlineTun = InlineTunReader.register(tunnelReceiver.eventLoop(), tun, egressReceiver, inline,
@@ -222,7 +222,7 @@ public final class Gateway implements AutoCloseable {
             }
             out.println("pipeline: inline (one thread reads the tunnel socket and the TUN device and runs the datapath)"
                     + (config.spinWhenIdle() ? ", busy-polling"
-                            : config.pollMillis() > 0 ? ", polling until " + config.pollMillis() + " ms pass without a packet" : ""));
+                            : config.pollMicros() > 0 ? ", polling until " + config.pollMicros() + " µs pass without a packet" : ""));
         } else {
             OptionalInt cpu = config.pinCpu();
             CompletableFuture<Void> pinned = new CompletableFuture<>();

@@ -139,8 +139,14 @@ class GatewayConfigTest {
         assertFalse(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: handoff\n")).inlinePipeline());
         assertTrue(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: inline\n")).inlinePipeline());
         assertTrue(GatewayConfig.load(write(MINIMAL)).pinCpu().isEmpty());
-        assertEquals(GatewayConfig.DEFAULT_POLL_MILLIS, GatewayConfig.load(write(MINIMAL)).pollMillis());
-        assertEquals(20, GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: 20\n")).pollMillis());
+        assertEquals(GatewayConfig.DEFAULT_POLL_MICROS, GatewayConfig.load(write(MINIMAL)).pollMicros());
+        assertEquals(20_000, GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: 20\n")).pollMicros());
+        assertEquals(250, GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: 0.25\n")).pollMicros());
+        for (String bad : new String[] {"0.0001", "-1", "soon", "60000.001"}) {
+            SourceException e = assertThrows(SourceException.class,
+                    () -> GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: " + bad + "\n")));
+            assertTrue(e.getMessage().contains("pipeline.pollMillis") && e.getMessage().contains(":11"), e.getMessage());
+        }
         assertEquals(1, GatewayConfig.load(write(MINIMAL + "pipeline:\n  cpu: 1\n")).pinCpu().getAsInt());
         assertFalse(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  reader: channel\n  allowedPeers:")))
                 .tunnelDirectReader());
