@@ -286,6 +286,15 @@ public final class Gateway implements AutoCloseable {
         if (config.tunnelOffload() == GatewayConfig.Offload.OFF) {
             return null;
         }
+        if (HostPlumbing.reversePathFilter() == 1) {
+            String why = "net.ipv4.conf.all.rp_filter=1 (strict) would drop every packet forwarded from the TAP device"
+                    + " (its source is this host's tunnel address)";
+            if (config.tunnelOffload() == GatewayConfig.Offload.ON) {
+                throw new IOException("tunnel.offload is on, but " + why + "; set it to 2 (loose) or 0");
+            }
+            out.println("tunnel: transmit offload off: " + why + "; replies leave one datagram per segment");
+            return null;
+        }
         TunDevice tap;
         try {
             tap = TunDevice.open(config.tunnelOffloadDevice(), true, true, VirtioNetHeader.TUNNEL_LENGTH,

@@ -45,6 +45,11 @@ public final class HostPlumbing implements AutoCloseable {
         this.log = log;
     }
 
+    /** Link-local address given to the TUN device under loose reverse-path filtering. */
+    static final String TUN_LINK_LOCAL = "169.254.247.2/32";
+    /** Link-local address given to the TAP device under loose reverse-path filtering. */
+    static final String TAP_LINK_LOCAL = "169.254.247.1/32";
+
     /** Brings the TUN device up with the given MTU and makes it accept what the gateway writes. */
     public void setUpTun(String device, int mtu) throws IOException {
         run(List.of("ip", "link", "set", "dev", device, "mtu", Integer.toString(mtu), "up"));
@@ -52,6 +57,35 @@ public final class HostPlumbing implements AutoCloseable {
         // packets written with an egress IP that is a local address must not be dropped as martians
         sysctl("net/ipv4/conf/" + device + "/accept_local", "1", false);
         sysctl("net/ipv4/ip_forward", "1", true);
+        if (reversePathFilter() == 1) {
+            log.println("plumbing: ! net.ipv4.conf.all.rp_filter=1 (strict): the kernel drops what the gateway writes into "
+                    + device + " with an egress IP assigned to this host as source; set it to 2 (loose) or 0");
+        }
+        addressForLooseReversePath(device, TUN_LINK_LOCAL);
+    }
+
+    /**
+     * {@code net.ipv4.conf.all.rp_filter}: 0 off, 1 strict, 2 loose (systemd's default). The stricter of it and
+     * a device's own value applies to that device, so setting the device's to 0 does not turn it off.
+     */
+    public static int reversePathFilter() throws IOException {
+        return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/conf/all/rp_filter"),
+                StandardCharsets.US_ASCII).trim());
+    }
+
+    /**
+     * Under loose reverse-path filtering the kernel drops a packet whose source is one of its own addresses
+     * when it arrives on an interface without any IPv4 address (even with accept_local) - exactly what the
+     * gateway writes into its devices. A link-local /32 on the device lets such packets through; it goes
+     * with the device.
+     */
+    private void addressForLooseReversePath(String device, String cidr) throws IOException {
+        if (reversePathFilter() != 2) {
+            return;
+        }
+        log.println("plumbing: reverse-path filtering is loose (net.ipv4.conf.all.rp_filter=2): " + device
+                + " gets a link-local address, or the kernel would drop what is written into it with a local source");
+        run(List.of("ip", "addr", "add", cidr, "dev", device));
     }
 
     /**
@@ -79,6 +113,7 @@ public final class HostPlumbing implements AutoCloseable {
         if (Files.exists(Path.of("/proc/sys/net/ipv6/conf", device, "disable_ipv6"))) {
             sysctl("net/ipv6/conf/" + device + "/disable_ipv6", "1", false);
         }
+        addressForLooseReversePath(device, TAP_LINK_LOCAL);
         if (untracked) {
             run(List.of("nft", "add", "rule", "ip", NFT_TABLE, "prerouting", "iifname", device, "notrack"));
         }

@@ -33,7 +33,7 @@ class BusyPollPipelineIT extends EndToEndBase {
         String log = gateway.log();
         assertTrue(log.contains("pipeline: inline") && log.contains("busy-polling"), log);
         assertTrue(log.contains("tunnel: Netty datagram channel"), log);
-        assertFalse(log.contains("TAP device"), log);
+        assertFalse(log.contains("plumbing: + TAP device"), log);
         assertEquals(0, metric(metrics(), "egw_super_packets_total"));
         assertEquals("0", datapathThreadCpus(), "the event loop that runs the datapath is pinned");
     }

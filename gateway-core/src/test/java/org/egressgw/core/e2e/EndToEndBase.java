@@ -30,6 +30,14 @@ abstract class EndToEndBase {
 
     abstract TopologyOptions options();
 
+    /**
+     * {@code net.ipv4.conf.all.rp_filter} in the gateway's namespace: 2 (loose), as on a Debian host with
+     * systemd's sysctl defaults, unless a subclass says otherwise.
+     */
+    int reversePathFilter() {
+        return 2;
+    }
+
     /** Lets a subclass change the gateway's config.yaml before the gateway starts. */
     String editConfig(String yaml) {
         return yaml;
@@ -39,6 +47,9 @@ abstract class EndToEndBase {
     void up() throws Exception {
         Topology.cleanupStale();
         topo = Topology.create(options());
+        ExecResult rp = topo.exec(topo.gw(), Duration.ofSeconds(5), "sysctl", "-qw",
+                "net.ipv4.conf.all.rp_filter=" + reversePathFilter());
+        assertTrue(rp.ok(), rp::toString);
         Path config = topo.writeGatewayFiles();
         Files.writeString(config, editConfig(Files.readString(config)));
         gateway = GatewayProcess.start(topo, List.of(GatewayCli.launcher().toString(), "run", "--config", config.toString()),
