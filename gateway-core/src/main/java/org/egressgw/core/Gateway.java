@@ -75,8 +75,12 @@ public final class Gateway implements AutoCloseable {
     static final int PORT_TRIES = 32;
     /** The largest reply read whole with transmit offload: what still fits an IPv4 packet once encapsulated. */
     static final int MAX_OFFLOADED_PACKET = 0xffff - VxlanEncapsulator.OVERHEAD;
-    /** Reply slot room (after the headroom) with transmit offload: the largest IPv4 packet. */
-    static final int MAX_OFFLOADED_SLOT = 65536;
+    /**
+     * Reply slot room (after the headroom) with transmit offload: the largest IPv4 packet, plus two cache
+     * lines so that consecutive slots do not start at the same offset modulo 64 KiB — with a power-of-two
+     * stride every slot's headers would fall into the same cache sets and evict each other within a burst.
+     */
+    static final int MAX_OFFLOADED_SLOT = 65536 + 128;
 
     private final GatewayConfig config;
     private final PrintStream out;
