@@ -184,7 +184,7 @@ public final class Gateway implements AutoCloseable {
         Counters egressRx = new Counters();
         EgressSink egressSink = config.egressOffload() ? new GsoTunEgressSink(tun) : new TunEgressSink(tun);
         datapath = new Datapath(settings, table, new Datapath.PolicyView(PolicyTable.EMPTY), egressSink,
-                offload ? new OffloadTunnelSink(raw, tap, TunDevice.hardwareAddress(tap.name())) : new RawTunnelSink(raw),
+                offload ? new OffloadTunnelSink(raw, tap, HostPlumbing.TAP_MAC) : new RawTunnelSink(raw),
                 request, reply);
         if (offload) {
             datapath.replyVnetHeader(tun.vnetHeaderLength());
@@ -290,11 +290,16 @@ public final class Gateway implements AutoCloseable {
         if (config.tunnelOffload() == GatewayConfig.Offload.OFF) {
             return null;
         }
+        String why = null;
         if (HostPlumbing.reversePathFilter() == 1) {
-            String why = "net.ipv4.conf.all.rp_filter=1 (strict) would drop every packet forwarded from the TAP device"
-                    + " (its source is this host's tunnel address)";
+            why = "net.ipv4.conf.all.rp_filter=1 or .default.rp_filter=1 (strict) would drop every packet forwarded"
+                    + " from the TAP device (its source is this host's tunnel address; loose, 2, or 0 would not)";
+        } else if (config.tunnelListenIp() == 0) {
+            why = "tunnel.listen is 0.0.0.0: a packet the kernel forwards needs a real source address";
+        }
+        if (why != null) {
             if (config.tunnelOffload() == GatewayConfig.Offload.ON) {
-                throw new IOException("tunnel.offload is on, but " + why + "; set it to 2 (loose) or 0");
+                throw new IOException("tunnel.offload is on, but " + why);
             }
             out.println("tunnel: transmit offload off: " + why + "; replies leave one datagram per segment");
             return null;

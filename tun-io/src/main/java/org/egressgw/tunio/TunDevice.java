@@ -155,15 +155,15 @@ public final class TunDevice implements AutoCloseable {
         final UnsafeBuffer arg = new UnsafeBuffer(BufferUtil.allocateDirectAligned(8, 8));
         arg.putInt(0, length);
         if (C.ioctl(fd, LibC.TUNSETVNETHDRSZ, arg.addressOffset()) < 0) {
-            throw LibC.lastError("ioctl(TUNSETVNETHDRSZ, " + length + ") for TUN device '" + name + "'");
+            throw LibC.lastError("ioctl(TUNSETVNETHDRSZ, " + length + ") for TUN/TAP device '" + name + "'");
         }
         arg.putInt(0, 1);
         if (C.ioctl(fd, LibC.TUNSETVNETLE, arg.addressOffset()) < 0) {
-            throw LibC.lastError("ioctl(TUNSETVNETLE, 1) for TUN device '" + name + "'");
+            throw LibC.lastError("ioctl(TUNSETVNETLE, 1) for TUN/TAP device '" + name + "'");
         }
         // TUNSETOFFLOAD takes its value directly, not through a pointer
         if (C.ioctl(fd, LibC.TUNSETOFFLOAD, offloads) < 0) {
-            throw LibC.lastError("ioctl(TUNSETOFFLOAD, 0x" + Integer.toHexString(offloads) + ") for TUN device '" + name + "'");
+            throw LibC.lastError("ioctl(TUNSETOFFLOAD, 0x" + Integer.toHexString(offloads) + ") for TUN/TAP device '" + name + "'");
         }
     }
 

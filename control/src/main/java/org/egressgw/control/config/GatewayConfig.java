@@ -195,6 +195,10 @@ public final class GatewayConfig {
                 case "off" -> Offload.OFF;
                 default -> throw tunnelOffloadNode.error("must be 'auto', 'on' or 'off', not '" + v + "'");
             };
+            if (tunnelOffload == Offload.ON && tunnelListenIp == 0) {
+                throw tunnelOffloadNode.error("'on' needs a tunnel.listen address other than 0.0.0.0 (what the kernel"
+                        + " forwards for the gateway needs a real source address)");
+            }
             if (tunnelOffload != Offload.OFF && !egressOffload) {
                 throw tunnelOffloadNode.error("'" + v + "' needs egress.offload: true (super-packets are read through"
                         + " the egress TUN device's virtio-net header)");

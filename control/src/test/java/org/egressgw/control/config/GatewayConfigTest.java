@@ -192,6 +192,10 @@ class GatewayConfigTest {
         SourceException needs = assertThrows(SourceException.class, () -> GatewayConfig.load(write(
                 noEgressOffload.replace("tunnel:\n", "tunnel:\n  offload: on\n"))));
         assertTrue(needs.getMessage().contains("egress.offload: true"), needs.getMessage());
+        SourceException anyAddress = assertThrows(SourceException.class, () -> GatewayConfig.load(write(
+                MINIMAL.replace("listen: 198.51.100.2", "listen: 0.0.0.0").replace("tunnel:\n", "tunnel:\n  offload: on\n"))));
+        assertTrue(anyAddress.getMessage().contains("other than 0.0.0.0") && anyAddress.getMessage().contains(":4"),
+                anyAddress.getMessage());
         SourceException same = assertThrows(SourceException.class, () -> GatewayConfig.load(write(
                 MINIMAL.replace("tunnel:\n", "tunnel:\n  offloadDevice: egw0\n"))));
         assertTrue(same.getMessage().contains("must differ from egress.device"), same.getMessage());

@@ -144,7 +144,8 @@ public final class Datapath {
     /**
      * Says that every reply packet is preceded by a {@link VirtioNetHeader} of {@code length} bytes (the TUN
      * device's, 0 for none) whose offload metadata is honoured: a TCP super-packet is translated once and
-     * handed to {@link TunnelSink#sendOffloaded} whole, a packet with a started checksum keeps it started.
+     * handed to {@link TunnelSink#sendOffloaded} whole (its checksum left started for the kernel to finish per
+     * segment); a single packet with a started checksum has it finished here and is batched as any other.
      * Call before the datapath thread starts; the tunnel sink must then support offloaded sends.
      */
     public void replyVnetHeader(int length) {

@@ -11,9 +11,9 @@ public interface TunnelSink {
     boolean add(long address, int length, int dstIp);
 
     /**
-     * Sends one outer IPv4 packet whose inner transport checksum is only started and which may be a TCP
-     * super-packet for the kernel to segment (see {@code OffloadTunnelSink}); packets queued before it leave
-     * first. Sinks without offload support return false, and the datapath never produces such packets for them.
+     * Sends one outer IPv4 packet whose inner transport checksum is only started — a TCP super-packet for
+     * the kernel to segment (see {@code OffloadTunnelSink}); packets queued before it leave first. (The datapath
+     * finishes the checksum of a single packet itself and uses {@link #add}.) Sinks without offload support return false, and the datapath never produces such packets for them.
      *
      * @param innerGsoType 0 for a single packet, else the inner segmentation type (virtio-net numbering)
      * @param gsoSize payload bytes per segment (super-packets only)

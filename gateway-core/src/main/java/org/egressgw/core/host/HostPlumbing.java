@@ -49,6 +49,11 @@ public final class HostPlumbing implements AutoCloseable {
     static final String TUN_LINK_LOCAL = "169.254.247.2/32";
     /** Link-local address given to the TAP device under loose reverse-path filtering. */
     static final String TAP_LINK_LOCAL = "169.254.247.1/32";
+    /**
+     * The TAP device's Ethernet address, set by the gateway: frames written to it must be addressed to it, and
+     * an address the kernel chose at random may be replaced by udev (MACAddressPolicy) after it was read.
+     */
+    public static final long TAP_MAC = 0x02_65_67_77_00_01L;
 
     /** Brings the TUN device up with the given MTU and makes it accept what the gateway writes. */
     public void setUpTun(String device, int mtu) throws IOException {
@@ -58,33 +63,40 @@ public final class HostPlumbing implements AutoCloseable {
         sysctl("net/ipv4/conf/" + device + "/accept_local", "1", false);
         sysctl("net/ipv4/ip_forward", "1", true);
         if (reversePathFilter() == 1) {
-            log.println("plumbing: ! net.ipv4.conf.all.rp_filter=1 (strict): the kernel drops what the gateway writes into "
-                    + device + " with an egress IP assigned to this host as source; set it to 2 (loose) or 0");
+            log.println("plumbing: ! net.ipv4.conf.all.rp_filter or .default.rp_filter is 1 (strict): the kernel drops"
+                    + " what the gateway writes into " + device + " with an egress IP assigned to this host as source;"
+                    + " set them to 2 (loose) or 0");
         }
         addressForLooseReversePath(device, TUN_LINK_LOCAL);
     }
 
     /**
-     * {@code net.ipv4.conf.all.rp_filter}: 0 off, 1 strict, 2 loose (systemd's default). The stricter of it and
-     * a device's own value applies to that device, so setting the device's to 0 does not turn it off.
+     * The reverse-path filtering a device of the gateway may end up with: the stricter of
+     * {@code net.ipv4.conf.all.rp_filter} and {@code .default.rp_filter} (0 off, 1 strict, 2 loose), 1 if
+     * either is 1. The stricter of "all" and a device's own value applies to that device, and a new device
+     * starts with "default" — and on systemd hosts udev may set a device's value (to 2) again after the
+     * gateway wrote 0, so the gateway plans for this value rather than for its own 0.
      */
     public static int reversePathFilter() throws IOException {
-        return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/conf/all/rp_filter"),
-                StandardCharsets.US_ASCII).trim());
+        int all = readInt("/proc/sys/net/ipv4/conf/all/rp_filter");
+        int dflt = readInt("/proc/sys/net/ipv4/conf/default/rp_filter");
+        return all == 1 || dflt == 1 ? 1 : Math.max(all, dflt);
+    }
+
+    private static int readInt(String path) throws IOException {
+        return Integer.parseInt(Files.readString(Path.of(path), StandardCharsets.US_ASCII).trim());
     }
 
     /**
      * Under loose reverse-path filtering the kernel drops a packet whose source is one of its own addresses
      * when it arrives on an interface without any IPv4 address (even with accept_local) - exactly what the
      * gateway writes into its devices. A link-local /32 on the device lets such packets through; it goes
-     * with the device.
+     * with the device. Added whatever the filter says now: udev may turn it on for the device later.
      */
     private void addressForLooseReversePath(String device, String cidr) throws IOException {
-        if (reversePathFilter() != 2) {
-            return;
-        }
-        log.println("plumbing: reverse-path filtering is loose (net.ipv4.conf.all.rp_filter=2): " + device
-                + " gets a link-local address, or the kernel would drop what is written into it with a local source");
+        log.println("plumbing: " + device + " gets a link-local address: under loose reverse-path filtering (rp_filter=2,"
+                + " e.g. set by systemd on every interface) the kernel drops what is written into an interface without"
+                + " an address when its source is local");
         run(List.of("ip", "addr", "add", cidr, "dev", device));
     }
 
@@ -106,7 +118,8 @@ public final class HostPlumbing implements AutoCloseable {
      * the device itself has no use for IPv6 (no router solicitations queued on it).
      */
     public void setUpTap(String device, int mtu) throws IOException {
-        run(List.of("ip", "link", "set", "dev", device, "mtu", Integer.toString(mtu), "up"));
+        run(List.of("ip", "link", "set", "dev", device, "address", org.egressgw.packet.MacAddress.toString(TAP_MAC),
+                "mtu", Integer.toString(mtu), "up"));
         sysctl("net/ipv4/conf/" + device + "/rp_filter", "0", false);
         sysctl("net/ipv4/conf/" + device + "/accept_local", "1", false);
         sysctl("net/ipv4/conf/" + device + "/forwarding", "1", false);

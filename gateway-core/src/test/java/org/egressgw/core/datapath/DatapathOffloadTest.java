@@ -26,9 +26,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The reply path with offload metadata ({@link Datapath#replyVnetHeader}): TCP super-packets and packets whose
- * checksum is only started are translated once and handed to {@link TunnelSink#sendOffloaded} whole, with a
- * started checksum that finishes valid; metadata the gateway cannot honour is dropped and counted, never sent.
+ * The reply path with offload metadata ({@link Datapath#replyVnetHeader}): a TCP super-packet is translated once
+ * and handed to {@link TunnelSink#sendOffloaded} whole, its started checksum finishing valid; a single packet
+ * with a started checksum is finished by the datapath and batched; metadata the gateway cannot honour is
+ * dropped and counted, never sent.
  */
 class DatapathOffloadTest {
     static final int SERVER_PORT = 80;
@@ -187,7 +188,6 @@ class DatapathOffloadTest {
     @Test
     void startedChecksumSurvivesTheMssClamp() {
         // a retransmitted SYN-ACK whose checksum the server's kernel left started: the clamp changes the
-        // option only, which the finished sum covers anyway
         // option only, which the finished sum covers anyway; a single packet is finished here and batched
         int len = partialTcp(Tcp.SYN | Tcp.ACK, 1460, 0);
         vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, 0, 0, 20, 16);
