@@ -40,6 +40,8 @@ public final class HostPlumbing implements AutoCloseable {
     /** What was done for each steered egress IP, undone when the IP is released or at exit. */
     private final Map<Integer, Deque<List<String>>> egressUndo = new LinkedHashMap<>();
     private final Map<Integer, Integer> tcPrefs = new HashMap<>();
+    /** Whether the TUN device got its link-local address (for the first egress IP assigned to this host). */
+    private boolean tunAddressed;
 
     public HostPlumbing(PrintStream log) {
         this.log = log;
@@ -62,12 +64,6 @@ public final class HostPlumbing implements AutoCloseable {
         // packets written with an egress IP that is a local address must not be dropped as martians
         sysctl("net/ipv4/conf/" + device + "/accept_local", "1", false);
         sysctl("net/ipv4/ip_forward", "1", true);
-        if (reversePathFilter() == 1) {
-            log.println("plumbing: ! net.ipv4.conf.all.rp_filter or .default.rp_filter is 1 (strict): the kernel drops"
-                    + " what the gateway writes into " + device + " with an egress IP assigned to this host as source;"
-                    + " set them to 2 (loose) or 0");
-        }
-        addressForLooseReversePath(device, TUN_LINK_LOCAL);
     }
 
     /**
@@ -91,13 +87,16 @@ public final class HostPlumbing implements AutoCloseable {
      * Under loose reverse-path filtering the kernel drops a packet whose source is one of its own addresses
      * when it arrives on an interface without any IPv4 address (even with accept_local) - exactly what the
      * gateway writes into its devices. A link-local /32 on the device lets such packets through; it goes
-     * with the device. Added whatever the filter says now: udev may turn it on for the device later.
+     * with the device. Added whatever the filter says now: udev may turn it on for the device later. Only where
+     * needed: an address on the TUN device would become the source of the kernel's own ICMP errors routed
+     * through it (a traceroute from a pod would show it), so the TUN device gets one only once an egress IP
+     * assigned to this host is steered, the TAP device (never a route's way out) always.
      */
     private void addressForLooseReversePath(String device, String cidr) throws IOException {
         log.println("plumbing: " + device + " gets a link-local address: under loose reverse-path filtering (rp_filter=2,"
                 + " e.g. set by systemd on every interface) the kernel drops what is written into an interface without"
                 + " an address when its source is local");
-        run(List.of("ip", "addr", "add", cidr, "dev", device));
+        run(List.of("ip", "addr", "add", cidr, "dev", device, "scope", "link"));
     }
 
     /**
@@ -199,6 +198,16 @@ public final class HostPlumbing implements AutoCloseable {
         if (untracked) {
             run(List.of("nft", "add", "element", "ip", NFT_TABLE, "egress_ips", "{ " + ip + " }"));
             ipUndo.push(List.of("nft", "delete", "element", "ip", NFT_TABLE, "egress_ips", "{ " + ip + " }"));
+        }
+        if (assigned && !tunAddressed) {
+            // what the gateway writes into the TUN device now has a local source address
+            if (reversePathFilter() == 1) {
+                log.println("plumbing: ! net.ipv4.conf.all.rp_filter or .default.rp_filter is 1 (strict): the kernel"
+                        + " drops what the gateway writes into " + device + " with " + ip + " as source; set them to"
+                        + " 2 (loose) or 0");
+            }
+            addressForLooseReversePath(device, TUN_LINK_LOCAL);
+            tunAddressed = true;
         }
         if (!assigned) {
             run(List.of("ip", "route", "add", ip + "/32", "dev", device));

@@ -1,6 +1,7 @@
 package org.egressgw.core.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -188,6 +189,8 @@ class IcmpErrorsIT extends ConntrackEndToEndBase {
         String err = onlyError(podPcap, diag);
         assertTrue(err.contains("type=3 code=4") && err.contains("mtu=1200") && err.contains("dst=" + Topology.POD1_IP + " ")
                 && err.contains("inner_src=" + Topology.POD1_IP + " "), () -> err);
+        // the gateway node's own address, not a link-local one the gateway gave a device
+        assertFalse(err.contains("src=169.254."), () -> err);
         assertChecksumsValid(err);
     }
 
