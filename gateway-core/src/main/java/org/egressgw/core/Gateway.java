@@ -290,35 +290,33 @@ public final class Gateway implements AutoCloseable {
         if (config.tunnelOffload() == GatewayConfig.Offload.OFF) {
             return null;
         }
-        String why = null;
         if (HostPlumbing.reversePathFilter() == 1) {
-            why = "net.ipv4.conf.all.rp_filter=1 or .default.rp_filter=1 (strict) would drop every packet forwarded"
-                    + " from the TAP device (its source is this host's tunnel address; loose, 2, or 0 would not)";
-        } else if (config.tunnelListenIp() == 0) {
-            why = "tunnel.listen is 0.0.0.0: a packet the kernel forwards needs a real source address";
+            return offloadOff("net.ipv4.conf.all.rp_filter=1 or .default.rp_filter=1 (strict) would drop every packet"
+                    + " forwarded from the TAP device (its source is this host's tunnel address; loose, 2, or 0 would not)",
+                    null);
         }
-        if (why != null) {
-            if (config.tunnelOffload() == GatewayConfig.Offload.ON) {
-                throw new IOException("tunnel.offload is on, but " + why);
-            }
-            out.println("tunnel: transmit offload off: " + why + "; replies leave one datagram per segment");
-            return null;
+        if (config.tunnelListenIp() == 0) {
+            return offloadOff("tunnel.listen is 0.0.0.0: a packet the kernel forwards needs a real source address", null);
         }
         TunDevice tap;
         try {
             tap = TunDevice.open(config.tunnelOffloadDevice(), true, true, VirtioNetHeader.TUNNEL_LENGTH,
                     TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 | TunDevice.OFFLOAD_UDP_TUNNEL_GSO);
         } catch (NativeIoException e) {
-            if (config.tunnelOffload() == GatewayConfig.Offload.ON) {
-                throw new IOException("tunnel.offload is on, but the kernel refused: " + e.getMessage(), e);
-            }
-            out.println("tunnel: transmit offload unavailable (" + e.getMessage()
-                    + "): replies leave one datagram per segment");
-            return null;
+            return offloadOff("the kernel refused: " + e.getMessage(), e);
         }
         resources.add(tap);
         out.println("plumbing: + TAP device " + tap.name() + " for offloaded tunnel packets (removed when the gateway exits)");
         return tap;
+    }
+
+    /** Why the transmit offload cannot be used: refuses to start with {@code on}, says so and returns null with auto. */
+    private TunDevice offloadOff(String why, Exception cause) throws IOException {
+        if (config.tunnelOffload() == GatewayConfig.Offload.ON) {
+            throw new IOException("tunnel.offload is on, but " + why, cause);
+        }
+        out.println("tunnel: transmit offload off: " + why + "; replies leave one datagram per segment");
+        return null;
     }
 
     private int servedCount() {

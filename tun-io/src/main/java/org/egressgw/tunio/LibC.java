@@ -153,7 +153,6 @@ public final class LibC {
     public static final long SIOCGIFINDEX = 0x8933L;
     public static final short IFF_TUN = 0x0001;
     public static final short IFF_TAP = 0x0002;
-    public static final long SIOCGIFHWADDR = 0x8927L;
     public static final short IFF_NO_PI = 0x1000;
     /** Every read and write on the descriptor is prefixed by a {@code struct virtio_net_hdr}. */
     public static final short IFF_VNET_HDR = 0x4000;

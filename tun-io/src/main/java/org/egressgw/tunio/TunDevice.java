@@ -380,31 +380,6 @@ public final class TunDevice implements AutoCloseable {
         return ifreqInt(name, LibC.SIOCGIFINDEX, "SIOCGIFINDEX");
     }
 
-    /**
-     * The Ethernet address of interface {@code name} in the calling thread's network namespace
-     * (SIOCGIFHWADDR), as the low 48 bits of a long, first octet most significant.
-     *
-     * @throws NativeIoException e.g. ENODEV if there is no such interface
-     */
-    public static long hardwareAddress(String name) throws IOException {
-        final Ifreq ifreq = new Ifreq(name);
-        final int sock = C.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
-        if (sock < 0) {
-            throw LibC.lastError("socket(AF_INET, SOCK_DGRAM) for SIOCGIFHWADDR");
-        }
-        try {
-            ifreq.ioctl(sock, LibC.SIOCGIFHWADDR, "SIOCGIFHWADDR");
-            long mac = 0;
-            // struct sockaddr: a 2-byte family, then the address
-            for (int i = 0; i < 6; i++) {
-                mac = (mac << 8) | (ifreq.buffer.getByte(LibC.IFREQ_UNION_OFFSET + 2 + i) & 0xff);
-            }
-            return mac;
-        } finally {
-            C.close(sock);
-        }
-    }
-
     private static int ifreqInt(String name, long request, String requestName) throws IOException {
         final Ifreq ifreq = new Ifreq(name);
         final int sock = C.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);

@@ -112,10 +112,12 @@ class TapTunnelGsoIT {
             .redirectErrorStream(true).start();
         try (TunDevice tap = NetNs.call(g.name, () -> TunDevice.open(TAP, true, true, VirtioNetHeader.TUNNEL_LENGTH,
             TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 | TunDevice.OFFLOAD_UDP_TUNNEL_GSO))) {
-            g.ip("link", "set", TAP, "up");
+            // frames must be addressed to the TAP device: give it a known address (as the gateway does; one the
+            // kernel chose at random may be replaced by udev)
+            g.ip("link", "set", TAP, "address", "02:00:00:00:64:01", "up");
             g.exec("sysctl", "-q", "-w", "net.ipv4.conf." + TAP + ".rp_filter=0",
                 "net.ipv4.conf." + TAP + ".accept_local=1");
-            final long tapMac = NetNs.call(g.name, () -> TunDevice.hardwareAddress(TAP));
+            final long tapMac = 0x02_00_00_00_64_01L;
             TunVnetHeaderIT.awaitListening(tcpdump);
 
             putMac(frame, 0, tapMac);

@@ -443,10 +443,9 @@ public final class Datapath {
             dropReply(err);
             return;
         }
-        int checksumField = 0;
         int segmentLength = total;
         if (offloaded) {
-            checksumField = proto == Ipv4.PROTO_TCP ? Tcp.CHECKSUM_OFFSET : proto == Ipv4.PROTO_UDP ? Udp.CHECKSUM_OFFSET : -1;
+            int checksumField = proto == Ipv4.PROTO_TCP ? Tcp.CHECKSUM_OFFSET : proto == Ipv4.PROTO_UDP ? Udp.CHECKSUM_OFFSET : -1;
             boolean gso = replyGsoType != VirtioNetHeader.GSO_NONE;
             if (!replyPartial || checksumField < 0 || replyCsumStart != hl || replyCsumOffset != checksumField
                     || (gso && proto != Ipv4.PROTO_TCP) || total + VxlanEncapsulator.OVERHEAD > MAX_IPV4_LENGTH) {
@@ -497,35 +496,48 @@ public final class Datapath {
         if (firstFragment) {
             replyFragments.record(src, dst, proto, Ipv4.identification(b, ip), podIp, vtep, peerMac, hash, now);
         }
-        if (!offloaded) {
-            SnatRewriter.rewriteDestination(b, ip, l4, proto, podIp, podPort);
-            int outer = encap.encapsulate(b, ip, total, vtep, peerMac, hash);
-            send(address + outer, total + VxlanEncapsulator.OVERHEAD, vtep, true);
+        if (replyGsoType != VirtioNetHeader.GSO_NONE) {
+            sendSuperPacket(b, address, ip, hl, l4, total, podIp, podPort, vtep, peerMac, hash);
             return;
         }
-        SnatRewriter.rewriteDestinationPartial(b, ip, l4, proto, podIp, podPort);
-        if (replyGsoType == VirtioNetHeader.GSO_NONE) {
-            // one packet (a pure ACK, a SYN-ACK): finishing its checksum here and sending it with the
-            // batch costs less than a write of its own to the TAP device
-            int field = l4 + checksumField;
-            int sum = Checksum.finish(Checksum.sum(b, l4, total - hl, 0));
-            b.putShort(field, (short) (sum == 0 && proto == Ipv4.PROTO_UDP ? 0xffff : sum), java.nio.ByteOrder.BIG_ENDIAN);
-            int outer = encap.encapsulate(b, ip, total, vtep, peerMac, hash);
-            send(address + outer, total + VxlanEncapsulator.OVERHEAD, vtep, true);
-            return;
+        SnatRewriter.rewriteDestination(b, ip, l4, proto, podIp, podPort);
+        if (replyPartial) {
+            // one packet whose checksum the kernel only started (a pure ACK, a SYN-ACK): finished here, from
+            // scratch, it goes with the batch — cheaper than a write of its own to the TAP device
+            finishTransportChecksum(b, ip, l4, total - hl, proto);
         }
         int outer = encap.encapsulate(b, ip, total, vtep, peerMac, hash);
+        send(address + outer, total + VxlanEncapsulator.OVERHEAD, vtep, true);
+    }
+
+    /**
+     * A validated TCP super-packet whose checksum the kernel only started: translated once (the started sum
+     * follows the address change) and handed to the tunnel whole, for the kernel to cut and checksum.
+     */
+    private void sendSuperPacket(UnsafeBuffer b, long address, int ip, int hl, int l4, int total, int podIp, int podPort,
+            int vtep, long peerMac, int hash) {
+        SnatRewriter.rewriteDestinationPartial(b, ip, l4, Ipv4.PROTO_TCP, podIp, podPort);
+        int outer = encap.encapsulate(b, ip, total, vtep, peerMac, hash);
         int inner = VxlanEncapsulator.OVERHEAD + hl;
-        int headers = inner + (proto == Ipv4.PROTO_TCP ? Tcp.headerLength(b, l4) : Udp.HEADER_LENGTH);
         int length = total + VxlanEncapsulator.OVERHEAD;
-        if (!tunnel.sendOffloaded(address + outer, length, vtep, replyGsoType, replyGsoSize, inner, checksumField, headers)) {
+        if (!tunnel.sendOffloaded(address + outer, length, vtep, replyGsoType, replyGsoSize, inner, Tcp.CHECKSUM_OFFSET,
+                inner + Tcp.headerLength(b, l4))) {
             dropReply(DropReason.TX_FAILED);
             return;
         }
         reply.increment(Counters.TX_PACKETS);
         reply.add(Counters.TX_BYTES, length);
-        if (replyGsoType != VirtioNetHeader.GSO_NONE) {
-            reply.increment(Counters.SUPER_PACKETS);
+        reply.increment(Counters.SUPER_PACKETS);
+    }
+
+    /** Computes the TCP or UDP checksum of the (translated) packet from scratch and stores it. */
+    private static void finishTransportChecksum(UnsafeBuffer b, int ip, int l4, int l4Len, int proto) {
+        int src = Ipv4.srcAddress(b, ip);
+        int dst = Ipv4.dstAddress(b, ip);
+        if (proto == Ipv4.PROTO_UDP) {
+            Udp.checksum(b, l4, Checksum.udp(b, l4, l4Len, src, dst));
+        } else {
+            Tcp.checksum(b, l4, Checksum.transport(b, l4, l4Len, src, dst, Ipv4.PROTO_TCP));
         }
     }
 

@@ -11,12 +11,13 @@ public interface TunnelSink {
     boolean add(long address, int length, int dstIp);
 
     /**
-     * Sends one outer IPv4 packet whose inner transport checksum is only started — a TCP super-packet for
-     * the kernel to segment (see {@code OffloadTunnelSink}); packets queued before it leave first. (The datapath
-     * finishes the checksum of a single packet itself and uses {@link #add}.) Sinks without offload support return false, and the datapath never produces such packets for them.
+     * Sends one outer IPv4 packet carrying a TCP super-packet whose checksum is only started, for the kernel to
+     * segment (see {@code OffloadTunnelSink}); packets queued before it leave first. (The datapath finishes the
+     * checksum of a single packet itself and uses {@link #add}.) Sinks without offload support return false, and
+     * the datapath never produces such packets for them.
      *
-     * @param innerGsoType 0 for a single packet, else the inner segmentation type (virtio-net numbering)
-     * @param gsoSize payload bytes per segment (super-packets only)
+     * @param innerGsoType the inner segmentation type (virtio-net numbering, e.g. TCPV4, with ECN if set)
+     * @param gsoSize payload bytes per segment
      * @param csumStart where the inner transport header starts, from the outer IPv4 header
      * @param csumOffset where its checksum field lies within it
      * @param headerBytes outer + inner headers up to the end of the inner transport header

@@ -60,10 +60,15 @@ public final class HostPlumbing implements AutoCloseable {
     /** Brings the TUN device up with the given MTU and makes it accept what the gateway writes. */
     public void setUpTun(String device, int mtu) throws IOException {
         run(List.of("ip", "link", "set", "dev", device, "mtu", Integer.toString(mtu), "up"));
-        sysctl("net/ipv4/conf/" + device + "/rp_filter", "0", false);
         // packets written with an egress IP that is a local address must not be dropped as martians
-        sysctl("net/ipv4/conf/" + device + "/accept_local", "1", false);
+        acceptLocalSources(device);
         sysctl("net/ipv4/ip_forward", "1", true);
+    }
+
+    /** Lets the kernel route what is written into {@code device} with one of this host's addresses as source. */
+    private void acceptLocalSources(String device) throws IOException {
+        sysctl("net/ipv4/conf/" + device + "/rp_filter", "0", false);
+        sysctl("net/ipv4/conf/" + device + "/accept_local", "1", false);
     }
 
     /**
@@ -119,8 +124,7 @@ public final class HostPlumbing implements AutoCloseable {
     public void setUpTap(String device, int mtu) throws IOException {
         run(List.of("ip", "link", "set", "dev", device, "address", org.egressgw.packet.MacAddress.toString(TAP_MAC),
                 "mtu", Integer.toString(mtu), "up"));
-        sysctl("net/ipv4/conf/" + device + "/rp_filter", "0", false);
-        sysctl("net/ipv4/conf/" + device + "/accept_local", "1", false);
+        acceptLocalSources(device);
         sysctl("net/ipv4/conf/" + device + "/forwarding", "1", false);
         if (Files.exists(Path.of("/proc/sys/net/ipv6/conf", device, "disable_ipv6"))) {
             sysctl("net/ipv6/conf/" + device + "/disable_ipv6", "1", false);

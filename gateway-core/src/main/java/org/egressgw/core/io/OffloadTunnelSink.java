@@ -80,8 +80,7 @@ public final class OffloadTunnelSink implements TunnelSink {
         }
         writeVnetHeader(header, innerGsoType, gsoSize, csumStart, csumOffset, headerBytes);
         packet.wrap(address, length);
-        nextId = identify(packet, nextId, innerGsoType == VirtioNetHeader.GSO_NONE ? 1
-                : (length - headerBytes + gsoSize - 1) / Math.max(1, gsoSize));
+        nextId = identify(packet, nextId, (length - headerBytes + gsoSize - 1) / Math.max(1, gsoSize));
         return tap.write(header.addressOffset(), HEADER, address, length) > 0;
     }
 
