@@ -69,11 +69,7 @@ class TapTunnelGsoIT {
 
     @AfterEach
     void deleteTopology() throws Exception {
-        for (TestNamespace ns : Arrays.asList(n, g)) {
-            if (ns != null) {
-                ns.delete();
-            }
-        }
+        TestNamespace.deleteAll(n, g);
     }
 
     @ParameterizedTest(name = "software segmentation on vG: {0}")

@@ -38,6 +38,15 @@ final class TestNamespace {
         exec("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
     }
 
+    /** Deletes each namespace that was created (nulls: not created), in the order given. */
+    static void deleteAll(TestNamespace... namespaces) throws IOException, InterruptedException {
+        for (TestNamespace ns : namespaces) {
+            if (ns != null) {
+                ns.delete();
+            }
+        }
+    }
+
     void delete() throws IOException, InterruptedException {
         run("ip", "netns", "del", name);
     }

@@ -87,11 +87,7 @@ class TunVnetHeaderIT {
 
     @AfterEach
     void deleteTopology() throws Exception {
-        for (TestNamespace ns : Arrays.asList(c, b, a)) {
-            if (ns != null) {
-                ns.delete();
-            }
-        }
+        TestNamespace.deleteAll(c, b, a);
     }
 
     private TunDevice openTun() throws Exception {
