@@ -59,6 +59,10 @@ public final class LibC {
         @SaveError
         int ioctl(int fd, long request, @intptr_t long argp);
 
+        /** {@code long syscall(long number, ...)} with three arguments — for {@code bpf(2)}, which glibc does not wrap. */
+        @SaveError
+        long syscall(long number, long a, long b, long c);
+
         /** {@code int socket(int domain, int type, int protocol)}. */
         @SaveError
         int socket(int domain, int type, int protocol);
@@ -154,10 +158,15 @@ public final class LibC {
     public static final short IFF_TUN = 0x0001;
     public static final short IFF_TAP = 0x0002;
     public static final short IFF_NO_PI = 0x1000;
+    public static final short IFF_MULTI_QUEUE = 0x0100;
     /** Every read and write on the descriptor is prefixed by a {@code struct virtio_net_hdr}. */
     public static final short IFF_VNET_HDR = 0x4000;
     /** {@code _IOW('T', 208, unsigned int)}: the offloads (TUN_F_*) the reader accepts; 0 = none. */
     public static final long TUNSETOFFLOAD = 0x400454d0L;
+    /** {@code TUNSETSTEERINGEBPF}: {@code _IOR('T', 224, int)}, the argument points to a BPF program fd (-1 detaches). */
+    public static final long TUNSETSTEERINGEBPF = 0x800454e0L;
+    /** {@code __NR_bpf} on x86_64. */
+    public static final long SYS_BPF = 321;
     /** {@code _IOR('T', 215, int)}. */
     public static final long TUNGETVNETHDRSZ = 0x800454d7L;
     /** {@code _IOW('T', 216, int)}: size of the vnet header prefix, at least 10. */

@@ -109,6 +109,18 @@ public final class TunDevice implements AutoCloseable {
      */
     public static TunDevice open(String name, boolean tap, boolean nonBlocking, int vnetHeaderLength, int offloads)
             throws IOException {
+        return open(name, tap, nonBlocking, vnetHeaderLength, offloads, false);
+    }
+
+    /**
+     * As {@link #open(String, boolean, boolean, int, int)}; with {@code multiQueue} the device is opened with
+     * {@code IFF_MULTI_QUEUE} and each call with the same name and flags attaches one more queue (its own file
+     * descriptor): the kernel spreads what it sends into the device over the queues (by flow, or by a steering
+     * program, see {@link FlowSteering}), and writes to any queue enter the kernel alike. Every queue of a
+     * multi-queue device must be opened with the flag.
+     */
+    public static TunDevice open(String name, boolean tap, boolean nonBlocking, int vnetHeaderLength, int offloads,
+            boolean multiQueue) throws IOException {
         if (vnetHeaderLength != 0 && vnetHeaderLength != VirtioNetHeader.LENGTH
                 && vnetHeaderLength != VirtioNetHeader.TUNNEL_LENGTH) {
             throw new IllegalArgumentException("vnet header length " + vnetHeaderLength + " is neither 0, "
@@ -124,7 +136,7 @@ public final class TunDevice implements AutoCloseable {
             throw LibC.lastError("open(" + CLONE_DEVICE + ") for TUN device '" + name + "'");
         }
         final short ifFlags = (short) ((tap ? LibC.IFF_TAP : LibC.IFF_TUN) | LibC.IFF_NO_PI
-                | (vnetHeaderLength > 0 ? LibC.IFF_VNET_HDR : 0));
+                | (vnetHeaderLength > 0 ? LibC.IFF_VNET_HDR : 0) | (multiQueue ? LibC.IFF_MULTI_QUEUE : 0));
         ifreq.buffer.putShort(LibC.IFREQ_UNION_OFFSET, ifFlags);
         if (C.ioctl(fd, LibC.TUNSETIFF, ifreq.address) < 0) {
             final int errno = LibC.errno();
