@@ -83,6 +83,11 @@ public final class GatewayConfig {
     private final int ringSize;
     private final boolean spinWhenIdle;
     private final boolean inlinePipeline;
+    private final int shards;
+    /** Most shards {@code pipeline.shards} accepts. */
+    public static final int MAX_SHARDS = 64;
+    /** Fewest translated ports a shard may own. */
+    public static final int MIN_PORTS_PER_SHARD = 64;
     private final int pinCpu;
     private final long pollMicros;
     /** {@code pipeline.pollMillis} when the file does not say. */
@@ -270,7 +275,7 @@ public final class GatewayConfig {
 
         YamlNode pipeline = root.get("pipeline");
         if (pipeline != null) {
-            pipeline.allowOnly("ringSize", "idle", "mode", "cpu", "pollMillis");
+            pipeline.allowOnly("ringSize", "idle", "mode", "cpu", "pollMillis", "shards");
         }
         YamlNode ring = pipeline == null ? null : pipeline.get("ringSize");
         if (ring == null) {
@@ -290,6 +295,23 @@ public final class GatewayConfig {
         this.inlinePipeline = pipeline == null ? DEFAULT_INLINE_PIPELINE
                 : oneOf(pipeline.get("mode"), "inline", "handoff", DEFAULT_INLINE_PIPELINE ? "inline" : "handoff")
                         .equals("inline");
+        YamlNode shardsNode = pipeline == null ? null : pipeline.get("shards");
+        this.shards = shardsNode == null ? 1 : shardsNode.intValue(1, MAX_SHARDS);
+        if (shards > 1) {
+            if (!inlinePipeline) {
+                throw shardsNode.error(shards + " shards need pipeline.mode: inline (each shard is one thread that reads"
+                        + " its own tunnel socket and TUN queue)");
+            }
+            if (!tunnelDirectReader) {
+                throw shardsNode.error(shards + " shards need tunnel.reader: direct (and no tunnel.gro)");
+            }
+            int ports = portRangeHigh - portRangeLow + 1;
+            if (ports / shards < MIN_PORTS_PER_SHARD) {
+                throw shardsNode.error("the port range " + portRangeLow + "-" + portRangeHigh + " (" + ports
+                        + " ports) is too small for " + shards + " shards: each shard owns an equal part of it and needs"
+                        + " at least " + MIN_PORTS_PER_SHARD);
+            }
+        }
     }
 
     /** A number of milliseconds with at most three decimals (0.25 = 250 µs), within 0..max, as microseconds. */
@@ -679,6 +701,15 @@ public final class GatewayConfig {
      */
     public boolean inlinePipeline() {
         return inlinePipeline;
+    }
+
+    /**
+     * {@code pipeline.shards} (default 1): independent pipelines, one thread each, every one with its own tunnel
+     * socket ({@code SO_REUSEPORT}), TUN queue, connection table and part of the port range; the kernel steers each
+     * packet to the shard owning its connection.
+     */
+    public int shards() {
+        return shards;
     }
 
     /**

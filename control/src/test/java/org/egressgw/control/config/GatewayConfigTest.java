@@ -135,6 +135,30 @@ class GatewayConfigTest {
     }
 
     @Test
+    void shards() throws Exception {
+        assertEquals(1, GatewayConfig.load(write(MINIMAL)).shards());
+        assertEquals(4, GatewayConfig.load(write(MINIMAL + "pipeline:\n  shards: 4\n")).shards());
+        String[][] refused = {
+            {"pipeline:\n  shards: 0\n", "not within 1..64"},
+            {"pipeline:\n  shards: 65\n", "not within 1..64"},
+            {"pipeline:\n  mode: handoff\n  shards: 2\n", "need pipeline.mode: inline"},
+        };
+        for (String[] r : refused) {
+            SourceException e = assertThrows(SourceException.class, () -> GatewayConfig.load(write(MINIMAL + r[0])));
+            assertTrue(e.getMessage().contains("pipeline.shards") && e.getMessage().contains(r[1]), e.getMessage());
+        }
+        String small = MINIMAL.replace("  interface: ext0", "  interface: ext0\n  portRange: 40000-40100")
+                + "pipeline:\n  shards: 2\n";
+        SourceException tooSmall = assertThrows(SourceException.class, () -> GatewayConfig.load(write(small)));
+        assertTrue(tooSmall.getMessage().contains("pipeline.shards")
+                && tooSmall.getMessage().contains("too small for 2 shards"), tooSmall.getMessage());
+        SourceException e = assertThrows(SourceException.class, () -> GatewayConfig.load(write(
+                MINIMAL.replace("  allowedPeers:", "  reader: channel\n  allowedPeers:") + "pipeline:\n  shards: 2\n")));
+        assertTrue(e.getMessage().contains("pipeline.shards") && e.getMessage().contains("tunnel.reader: direct")
+                && e.getMessage().contains(":12"), e.getMessage());
+    }
+
+    @Test
     void pipelineModesAndTunnelReaders() throws Exception {
         assertFalse(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: handoff\n")).inlinePipeline());
         assertTrue(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: inline\n")).inlinePipeline());
