@@ -217,7 +217,7 @@ public final class EndToEnd {
         // environment variables that change one pipeline setting, to compare settings in one run
         List<String> pipeline = new java.util.ArrayList<>();
         String[][] knobs = {{"EGW_E2E_IDLE", "idle"}, {"EGW_E2E_PIPELINE", "mode"}, {"EGW_E2E_POLL_MILLIS", "pollMillis"},
-            {"EGW_E2E_CPU", "cpu"}};
+            {"EGW_E2E_CPU", "cpu"}, {"EGW_E2E_SHARDS", "shards"}};
         for (String[] knob : knobs) {
             String value = System.getenv(knob[0]);
             if (value != null && !value.isBlank()) {

@@ -41,6 +41,7 @@ import org.egressgw.core.io.EgressReceiver;
 import org.egressgw.core.io.InlineTunReader;
 import org.egressgw.core.io.OffloadTunnelSink;
 import org.egressgw.tunio.CpuAffinity;
+import org.egressgw.tunio.FlowSteering;
 import org.egressgw.core.io.GsoTunEgressSink;
 import org.egressgw.core.io.RawTunnelSink;
 import org.egressgw.core.io.TunEgressSink;
@@ -94,16 +95,16 @@ public final class Gateway implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    /** The pipelines ({@code pipeline.shards}); filled during start-up, read-only afterwards. */
+    private final List<Shard> shards = new java.util.concurrent.CopyOnWriteArrayList<>();
     private HostPlumbing plumbing;
+    /** The TUN device's first queue (the device's name and configuration). */
     private TunDevice tun;
+    /** Shard 0's datapath: what the shards share (the policy view) is read from it. */
     private Datapath datapath;
     private PolicyController policies;
-    private Worker worker;
-    private EgressReceiver egressReceiver;
     private Thread workerThread;
     private Thread egressThread;
-    private TunnelReceiver tunnelReceiver;
-    private InlineTunReader inlineTun;
     private AdminServer admin;
     private boolean closed;
 
@@ -137,18 +138,28 @@ public final class Gateway implements AutoCloseable {
         int egressMtu = Interfaces.mtu(config.egressInterface());
         int slot = Integer.highestOneBit(Math.max(config.underlayMtu(), egressMtu) + Datapath.REPLY_OFFSET - 1) << 1;
         int maxDatagram = slot - Datapath.REQUEST_OFFSET;
+        int shardCount = config.shards();
+        boolean sharded = shardCount > 1;
 
         // transmit offload: replies are read as TCP super-packets, translated once, and written to a TAP
         // device as VXLAN super-packets the kernel keeps whole to the node (Linux 6.17+ TUN tunnel GSO)
-        TunDevice tap = openOffloadTap();
-        boolean offload = tap != null;
+        List<TunDevice> taps = openOffloadTap(shardCount);
+        boolean offload = taps != null;
         // with egress offload, TCP segments are coalesced into GSO super-packets on the way out (one write
-        // carries many segments; the kernel cuts them again): the TUN device then carries a vnet header
-        tun = TunDevice.open(config.egressDevice(), false, true, config.egressOffload() ? VirtioNetHeader.LENGTH : 0,
-                offload ? TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 : 0);
-        resources.add(tun);
+        // carries many segments; the kernel cuts them again): the TUN device then carries a vnet header.
+        // Sharded: one queue per shard (IFF_MULTI_QUEUE)
+        List<TunDevice> queues = new ArrayList<>();
+        for (int k = 0; k < shardCount; k++) {
+            TunDevice q = TunDevice.open(config.egressDevice(), false, true,
+                    config.egressOffload() ? VirtioNetHeader.LENGTH : 0,
+                    offload ? TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 : 0, sharded);
+            resources.add(q);
+            queues.add(q);
+        }
+        tun = queues.get(0);
         out.println("plumbing: + TUN device " + tun.name() + (config.egressOffload() ? " with GSO offload" : "")
-                + (offload ? ", reading TCP super-packets" : "") + " (removed when the gateway exits)");
+                + (offload ? ", reading TCP super-packets" : "") + (sharded ? ", " + shardCount + " queues" : "")
+                + " (removed when the gateway exits)");
         plumbing = new HostPlumbing(out);
         resources.add(plumbing);
         // the TUN device's MTU is the tunnel's inner MTU: when the kernel forwards a reply into it,
@@ -162,37 +173,45 @@ public final class Gateway implements AutoCloseable {
             plumbing.untrack(tun.name(), config.tunnelListenIp(), config.tunnelListenPort(), config.tunnelDstPort());
         }
         if (offload) {
-            plumbing.setUpTap(tap.name(), config.underlayMtu());
+            plumbing.setUpTap(taps.get(0).name(), config.underlayMtu());
         }
 
-        ConnTable table = new ConnTable(config.conntrackMaxEntries());
-        resources.add(table);
-        RawIpSender raw = new RawIpSender(64);
-        resources.add(raw);
-        PacketRing requestRing = new PacketRing(config.ringSize(), slot);
+        // shard k owns ports [low + k * span, low + (k + 1) * span), the last one also the remainder
+        int span = (config.portRangeHigh() - config.portRangeLow() + 1) / shardCount;
+        if (sharded) {
+            FlowSteering replies = FlowSteering.replies(shardCount, config.portRangeLow(), span);
+            resources.add(replies);
+            replies.attachTo(tun);
+            out.println("plumbing: + eBPF queue steering on " + tun.name() + ": a reply goes to the shard owning its"
+                    + " destination port (" + span + " ports each from " + config.portRangeLow() + ")");
+        }
+        Timeouts timeouts = new Timeouts(config.timeoutTcpSynMillis(), config.timeoutTcpEstablishedMillis(),
+                config.timeoutTcpClosingMillis(), config.timeoutUdpMillis(), config.timeoutIcmpMillis());
+        DropObserver observer = dropObserver;
+        if (sharded && observer != null) {
+            // a drop capture has one writer: the shards take turns (drops are off the fast path)
+            DropObserver single = observer;
+            Object lock = new Object();
+            observer = (isReply, why, address, len, peerIp) -> {
+                synchronized (lock) {
+                    single.onDrop(isReply, why, address, len, peerIp);
+                }
+            };
+        }
         // super-packets need 64 KiB slots: the reply ring then holds 1/32 of the slots in the same memory
-        PacketRing replyRing = offload
-                ? new PacketRing(Math.max(64, config.ringSize() / 32), Datapath.REPLY_OFFSET + MAX_OFFLOADED_SLOT)
-                : new PacketRing(config.ringSize(), slot);
-
-        DatapathSettings settings = new DatapathSettings(config.tunnelListenIp(), config.tunnelDstPort(), config.vni(),
-                config.gatewayMac(), config.overlayIp().orElse(0), config.overlayIp().isPresent(), config.allowedPeers(),
-                config.innerMtu(), config.mssClamp(), config.portRangeLow(), config.portRangeHigh(), PORT_TRIES);
-        Counters request = new Counters();
-        Counters reply = new Counters();
-        Counters tunnelRx = new Counters();
-        Counters egressRx = new Counters();
-        EgressSink egressSink = config.egressOffload() ? new GsoTunEgressSink(tun) : new TunEgressSink(tun);
-        datapath = new Datapath(settings, table, new Datapath.PolicyView(PolicyTable.EMPTY), egressSink,
-                offload ? new OffloadTunnelSink(raw, tap, HostPlumbing.TAP_MAC) : new RawTunnelSink(raw),
-                request, reply);
-        if (offload) {
-            datapath.replyVnetHeader(tun.vnetHeaderLength());
-            out.println("tunnel: transmit offload: replies are read as TCP super-packets and sent whole through TAP device "
-                    + tap.name() + " (the kernel keeps them one packet to the node)");
+        int replySlots = offload ? Math.max(64, config.ringSize() / 32) : config.ringSize();
+        int replySlot = offload ? Datapath.REPLY_OFFSET + MAX_OFFLOADED_SLOT : slot;
+        int tableEntries = Math.max(1, config.conntrackMaxEntries() / shardCount);
+        for (int k = 0; k < shardCount; k++) {
+            int low = config.portRangeLow() + k * span;
+            int high = k == shardCount - 1 ? config.portRangeHigh() : low + span - 1;
+            shards.add(new Shard(k, config, queues.get(k), offload ? taps.get(k) : null, low, high, tableEntries, slot,
+                    replySlots, replySlot, timeouts, observer, resources));
         }
-        if (dropObserver != null) {
-            datapath.dropObserver(dropObserver);
+        datapath = shards.get(0).datapath;
+        if (offload) {
+            out.println("tunnel: transmit offload: replies are read as TCP super-packets and sent whole through TAP device "
+                    + taps.get(0).name() + " (the kernel keeps them one packet to the node)");
         }
 
         // the first compilation is applied before any packet is read
@@ -204,70 +223,35 @@ public final class Gateway implements AutoCloseable {
         resources.add(policies);
         policies.start();
 
-        Timeouts timeouts = new Timeouts(config.timeoutTcpSynMillis(), config.timeoutTcpEstablishedMillis(),
-                config.timeoutTcpClosingMillis(), config.timeoutUdpMillis(), config.timeoutIcmpMillis());
-        // spin, then yield; the worker itself sleeps after ~2000 idle cycles until a producer wakes it
-        worker = new Worker(datapath, requestRing, replyRing, new BackoffIdleStrategy(200, 1900, 1000, 1000),
-                System::currentTimeMillis, timeouts, config.spinWhenIdle());
         InetSocketAddress listen = new InetSocketAddress(Ipv4Address.toString(config.tunnelListenIp()), config.tunnelListenPort());
         if (config.inlinePipeline()) {
-            // run to completion: the tunnel socket's event loop also reads the TUN device and runs
-            // the datapath on each batch it read; the rings carry the batch, nobody else is woken
-            Runnable inline = worker::pollInline;
-            egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, inline);
-            long pollNanos = config.spinWhenIdle() ? Long.MAX_VALUE : TimeUnit.MICROSECONDS.toNanos(config.pollMicros());
-            tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, inline, config.tunnelGro(),
-                    pollNanos, config.tunnelDirectReader(), "egw-datapath");
-            inlineTun = InlineTunReader.register(tunnelReceiver.eventLoop(), tun, egressReceiver, inline,
-                    Worker.EXPIRY_INTERVAL_MILLIS);
-            if (config.pinCpu().isPresent()) {
-                int cpu = config.pinCpu().getAsInt();
-                tunnelReceiver.eventLoop().submit(() -> CpuAffinity.pinCurrentThread(cpu)).sync();
-            }
-            out.println("pipeline: inline (one thread reads the tunnel socket and the TUN device and runs the datapath)"
-                    + (config.spinWhenIdle() ? ", busy-polling"
-                            : config.pollMicros() > 0 ? ", polling until " + config.pollMicros() + " µs pass without a packet" : ""));
+            startInline(listen, maxDatagram);
         } else {
-            OptionalInt cpu = config.pinCpu();
-            CompletableFuture<Void> pinned = new CompletableFuture<>();
-            workerThread = new Thread(() -> {
-                try {
-                    cpu.ifPresent(CpuAffinity::pinCurrentThread);
-                    pinned.complete(null);
-                } catch (RuntimeException e) {
-                    pinned.completeExceptionally(e);
-                    return;
-                }
-                worker.run();
-            }, "egw-datapath");
-            workerThread.setDaemon(true);
-            workerThread.start();
-            try {
-                // a CPU the kernel refuses (offline, outside the container's cpuset) fails the start
-                pinned.join();
-            } catch (CompletionException e) {
-                throw (RuntimeException) e.getCause();
-            }
-
-            egressReceiver = new EgressReceiver(tun, replyRing.ring(), egressRx, worker::wake);
-            egressThread = new Thread(egressReceiver, "egw-egress-rx");
-            egressThread.setDaemon(true);
-            egressThread.start();
-
-            tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), maxDatagram, tunnelRx, worker::wake, config.tunnelGro(),
-                    0, config.tunnelDirectReader(), "egw-tunnel-rx");
-            out.println("pipeline: handoff (tunnel receiver, TUN receiver and datapath threads joined by rings)");
+            startHandoff(listen, maxDatagram);
         }
 
-        config.pinCpu().ifPresent(c -> out.println("pipeline: the datapath thread is pinned to CPU " + c));
+        config.pinCpu().ifPresent(c -> out.println("pipeline: the datapath thread" + (sharded ? "s are" : " is")
+                + " pinned to CPU " + c + (sharded ? " and up (shard k on CPU " + c + " + k)" : "")));
         out.println("tunnel: " + (config.tunnelDirectReader() ? "recvmmsg straight into ring slots"
                 : "Netty datagram channel" + (config.tunnelGro() ? " with UDP GRO" : "")));
-        Counters[] requestCounters = {request, tunnelRx};
-        Counters[] replyCounters = {reply, egressRx};
-        GatewayMetrics metrics = new GatewayMetrics(requestCounters, replyCounters, table, datapath::natStats,
+        List<Counters> requestCounters = new ArrayList<>();
+        List<Counters> replyCounters = new ArrayList<>();
+        List<ConnTable> tables = new ArrayList<>();
+        for (Shard s : shards) {
+            requestCounters.add(s.request);
+            requestCounters.add(s.tunnelRx);
+            replyCounters.add(s.reply);
+            replyCounters.add(s.egressRx);
+            tables.add(s.table);
+        }
+        Counters[] request = requestCounters.toArray(Counters[]::new);
+        Counters[] reply = replyCounters.toArray(Counters[]::new);
+        Counters[] shardRequest = shards.stream().map(s -> s.request).toArray(Counters[]::new);
+        Counters[] shardReply = shards.stream().map(s -> s.reply).toArray(Counters[]::new);
+        GatewayMetrics metrics = new GatewayMetrics(request, reply, tables, shardRequest, shardReply, this::natStats,
                 () -> servedCount());
-        ConntrackReport conntrack = new ConntrackReport(table, timeouts, System::currentTimeMillis, datapath::policies,
-                requestCounters, replyCounters);
+        ConntrackReport conntrack = new ConntrackReport(tables, timeouts, System::currentTimeMillis, datapath::policies,
+                request, reply);
         admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, this::healthy, conntrack,
                 policies::snapshot);
         housekeeping.scheduleWithFixedDelay(this::releaseDrainedEgressIps, 1, 1, TimeUnit.SECONDS);
@@ -283,10 +267,89 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * Opens the TAP device for {@code tunnel.offload} (auto or on); null when off, or when auto and the kernel
-     * refuses UDP-tunnel segmentation on TUN devices (before Linux 6.17), which is said.
+     * Run to completion: each shard's event loop reads its tunnel socket and its TUN queue and runs its
+     * datapath on each batch it read; the rings carry the batch, nobody else is woken. Sharded, the tunnel
+     * sockets form one SO_REUSEPORT group (bound in shard order, so socket k is shard k) whose steering
+     * program picks the shard from the inner packet.
      */
-    private TunDevice openOffloadTap() throws IOException {
+    private void startInline(InetSocketAddress listen, int maxDatagram) throws Exception {
+        boolean sharded = shards.size() > 1;
+        long pollNanos = config.spinWhenIdle() ? Long.MAX_VALUE : TimeUnit.MICROSECONDS.toNanos(config.pollMicros());
+        for (Shard s : shards) {
+            Runnable inline = s.worker::pollInline;
+            s.egressReceiver = new EgressReceiver(s.queue, s.replyRing.ring(), s.egressRx, inline);
+            s.tunnelReceiver = new TunnelReceiver(listen, s.requestRing.ring(), maxDatagram, s.tunnelRx, inline,
+                    config.tunnelGro(), pollNanos, config.tunnelDirectReader(),
+                    sharded ? "egw-datapath-" + s.index : "egw-datapath", sharded);
+            s.inlineTun = InlineTunReader.register(s.tunnelReceiver.eventLoop(), s.queue, s.egressReceiver, inline,
+                    Worker.EXPIRY_INTERVAL_MILLIS);
+            if (config.pinCpu().isPresent()) {
+                int cpu = config.pinCpu().getAsInt() + s.index;
+                s.tunnelReceiver.eventLoop().submit(() -> CpuAffinity.pinCurrentThread(cpu)).sync();
+            }
+        }
+        if (sharded) {
+            FlowSteering requests = FlowSteering.requests(shards.size());
+            resources.add(requests);
+            requests.attachToReusePortGroup(shards.get(0).tunnelReceiver.socketFd());
+            out.println("pipeline: " + shards.size() + " shards, each one thread with its own tunnel socket, TUN queue,"
+                    + " connection table (" + shards.get(0).table.capacity() + " entries) and ports; eBPF on the"
+                    + " SO_REUSEPORT group steers a request to the shard of its flow");
+        }
+        out.println("pipeline: inline (one thread reads the tunnel socket and the TUN device and runs the datapath)"
+                + (config.spinWhenIdle() ? ", busy-polling"
+                        : config.pollMicros() > 0 ? ", polling until " + config.pollMicros() + " µs pass without a packet" : ""));
+    }
+
+    /** Three threads joined by the rings: tunnel receiver, TUN receiver, datapath (one shard only). */
+    private void startHandoff(InetSocketAddress listen, int maxDatagram) throws Exception {
+        Shard s = shards.get(0);
+        Worker worker = s.worker;
+        OptionalInt cpu = config.pinCpu();
+        CompletableFuture<Void> pinned = new CompletableFuture<>();
+        workerThread = new Thread(() -> {
+            try {
+                cpu.ifPresent(CpuAffinity::pinCurrentThread);
+                pinned.complete(null);
+            } catch (RuntimeException e) {
+                pinned.completeExceptionally(e);
+                return;
+            }
+            worker.run();
+        }, "egw-datapath");
+        workerThread.setDaemon(true);
+        workerThread.start();
+        try {
+            // a CPU the kernel refuses (offline, outside the container's cpuset) fails the start
+            pinned.join();
+        } catch (CompletionException e) {
+            throw (RuntimeException) e.getCause();
+        }
+
+        s.egressReceiver = new EgressReceiver(s.queue, s.replyRing.ring(), s.egressRx, worker::wake);
+        egressThread = new Thread(s.egressReceiver, "egw-egress-rx");
+        egressThread.setDaemon(true);
+        egressThread.start();
+
+        s.tunnelReceiver = new TunnelReceiver(listen, s.requestRing.ring(), maxDatagram, s.tunnelRx, worker::wake,
+                config.tunnelGro(), 0, config.tunnelDirectReader(), "egw-tunnel-rx", false);
+        out.println("pipeline: handoff (tunnel receiver, TUN receiver and datapath threads joined by rings)");
+    }
+
+    /** NAT port usage of all shards as one. */
+    private NatStats natStats() {
+        List<NatStats> parts = new ArrayList<>(shards.size());
+        for (Shard s : shards) {
+            parts.add(s.datapath.natStats());
+        }
+        return NatStats.merge(parts);
+    }
+
+    /**
+     * Opens the TAP device for {@code tunnel.offload} (auto or on), one queue per shard; null when off, or when
+     * auto and the kernel refuses UDP-tunnel segmentation on TUN devices (before Linux 6.17), which is said.
+     */
+    private List<TunDevice> openOffloadTap(int queues) throws IOException {
         if (config.tunnelOffload() == GatewayConfig.Offload.OFF) {
             return null;
         }
@@ -298,20 +361,28 @@ public final class Gateway implements AutoCloseable {
         if (config.tunnelListenIp() == 0) {
             return offloadOff("tunnel.listen is 0.0.0.0: a packet the kernel forwards needs a real source address", null);
         }
-        TunDevice tap;
-        try {
-            tap = TunDevice.open(config.tunnelOffloadDevice(), true, true, VirtioNetHeader.TUNNEL_LENGTH,
-                    TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 | TunDevice.OFFLOAD_UDP_TUNNEL_GSO);
-        } catch (NativeIoException e) {
-            return offloadOff("the kernel refused: " + e.getMessage(), e);
+        List<TunDevice> taps = new ArrayList<>();
+        for (int k = 0; k < queues; k++) {
+            TunDevice tap;
+            try {
+                tap = TunDevice.open(config.tunnelOffloadDevice(), true, true, VirtioNetHeader.TUNNEL_LENGTH,
+                        TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 | TunDevice.OFFLOAD_UDP_TUNNEL_GSO, queues > 1);
+            } catch (NativeIoException e) {
+                if (k > 0) {
+                    throw e;
+                }
+                return offloadOff("the kernel refused: " + e.getMessage(), e);
+            }
+            resources.add(tap);
+            taps.add(tap);
         }
-        resources.add(tap);
-        out.println("plumbing: + TAP device " + tap.name() + " for offloaded tunnel packets (removed when the gateway exits)");
-        return tap;
+        out.println("plumbing: + TAP device " + taps.get(0).name() + (queues > 1 ? " (" + queues + " queues)" : "")
+                + " for offloaded tunnel packets (removed when the gateway exits)");
+        return taps;
     }
 
     /** Why the transmit offload cannot be used: refuses to start with {@code on}, says so and returns null with auto. */
-    private TunDevice offloadOff(String why, Exception cause) throws IOException {
+    private List<TunDevice> offloadOff(String why, Exception cause) throws IOException {
         if (config.tunnelOffload() == GatewayConfig.Offload.ON) {
             throw new IOException("tunnel.offload is on, but " + why, cause);
         }
@@ -353,7 +424,10 @@ public final class Gateway implements AutoCloseable {
                         + " is no longer used by any policy; kept until its connections are gone");
             }
         }
-        datapath.policies(new Datapath.PolicyView(compiled.table()));
+        Datapath.PolicyView view = new Datapath.PolicyView(compiled.table());
+        for (Shard s : shards) {
+            s.datapath.policies(view);
+        }
     }
 
     /** Removes the plumbing of draining egress IPs once two stats rounds in a row show no port in use. */
@@ -367,7 +441,7 @@ public final class Gateway implements AutoCloseable {
         if (drainingZeroes.isEmpty()) {
             return;
         }
-        NatStats stats = datapath.natStats();
+        NatStats stats = natStats();
         for (Map.Entry<Integer, Integer> d : new ArrayList<>(drainingZeroes.entrySet())) {
             long inUse = 0;
             for (int i = 0; i < stats.egressIps().length; i++) {
@@ -387,10 +461,17 @@ public final class Gateway implements AutoCloseable {
         out.flush();
     }
 
-    /** True while the datapath runs and the tunnel socket is being read. */
+    /** True while every shard's datapath runs and its tunnel socket and TUN queue are being read. */
     public boolean healthy() {
-        return worker != null && worker.isRunning() && tunnelReceiver != null && !tunnelReceiver.failed()
-                && (inlineTun == null || !inlineTun.failed());
+        if (shards.isEmpty()) {
+            return false;
+        }
+        for (Shard s : shards) {
+            if (!s.healthy()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Stops every thread and undoes the host plumbing; idempotent. */
@@ -401,25 +482,29 @@ public final class Gateway implements AutoCloseable {
         }
         closed = true;
         housekeeping.shutdownNow();
-        if (inlineTun != null) {
-            inlineTun.cancel();
-        }
-        if (tunnelReceiver != null) {
-            tunnelReceiver.close();
+        for (Shard s : shards) {
+            if (s.inlineTun != null) {
+                s.inlineTun.cancel();
+            }
+            if (s.tunnelReceiver != null) {
+                s.tunnelReceiver.close();
+            }
         }
         if (admin != null) {
             admin.close();
         }
-        if (egressReceiver != null) {
-            egressReceiver.stop();
-            join(egressThread);
+        for (Shard s : shards) {
+            if (s.egressReceiver != null) {
+                s.egressReceiver.stop();
+            }
+            s.worker.stop();
         }
-        if (worker != null) {
-            worker.stop();
-            join(workerThread);
-            if (workerThread == null && datapath != null) {
-                // inline: the event loop that ran the datapath has terminated; send what it batched
-                datapath.flush();
+        join(egressThread);
+        join(workerThread);
+        if (workerThread == null) {
+            // inline: the event loops that ran the datapaths have terminated; send what they batched
+            for (Shard s : shards) {
+                s.datapath.flush();
             }
         }
         for (int i = resources.size() - 1; i >= 0; i--) {

@@ -22,16 +22,17 @@ import org.egressgw.packet.Ipv4Address;
  * appear or not (a snapshot of a moving table, like {@code conntrack -L}).
  */
 public final class ConntrackReport {
-    private final ConnTable table;
+    /** One table per shard. */
+    private final List<ConnTable> tables;
     private final TimeoutPolicy timeouts;
     private final LongSupplier clock;
     private final Supplier<Datapath.PolicyView> policies;
     private final Counters[] request;
     private final Counters[] reply;
 
-    public ConntrackReport(ConnTable table, TimeoutPolicy timeouts, LongSupplier clock,
+    public ConntrackReport(List<ConnTable> tables, TimeoutPolicy timeouts, LongSupplier clock,
             Supplier<Datapath.PolicyView> policies, Counters[] request, Counters[] reply) {
-        this.table = table;
+        this.tables = List.copyOf(tables);
         this.timeouts = timeouts;
         this.clock = clock;
         this.policies = policies;
@@ -45,48 +46,60 @@ public final class ConntrackReport {
         StringBuilder sb = new StringBuilder();
         int[] rows = {0};
         Datapath.PolicyView view = policies.get();
-        table.forEach((t, e) -> {
-            if (rows[0]++ >= limit) {
-                return;
-            }
-            long oh = t.origHi(e);
-            long ol = t.origLo(e);
-            long rh = t.replyHi(e);
-            long rl = t.replyLo(e);
-            int proto = FlowKey.protocol(ol);
-            int state = t.state(e);
-            long left = Math.max(0, timeouts.timeoutMillis(proto, state) - (now - t.lastSeen(e))) / 1000;
-            int policy = t.policy(e);
-            String policyName = policy >= 0 && policy < view.table().policyCount() ? view.table().policyName(policy) : "-";
-            String orig = endpoint(FlowKey.srcIp(oh), FlowKey.srcPort(ol)) + " -> " + endpoint(FlowKey.dstIp(oh), FlowKey.dstPort(ol));
-            String rep = endpoint(FlowKey.srcIp(rh), FlowKey.srcPort(rl)) + " -> " + endpoint(FlowKey.dstIp(rh), FlowKey.dstPort(rl));
-            if (json) {
-                sb.append("{\"protocol\":\"").append(protoName(proto))
-                        .append("\",\"original\":\"").append(orig)
-                        .append("\",\"reply\":\"").append(rep)
-                        .append("\",\"state\":\"").append(ConnState.name(state))
-                        .append("\",\"expiresInSeconds\":").append(left)
-                        .append(",\"policy\":\"").append(jsonEscape(policyName))
-                        .append("\",\"node\":\"").append(Ipv4Address.toString(t.vtep(e)))
-                        .append("\",\"packets\":[").append(t.packets(e, false)).append(',').append(t.packets(e, true))
-                        .append("],\"bytes\":[").append(t.bytes(e, false)).append(',').append(t.bytes(e, true))
-                        .append("]}\n");
-            } else {
-                sb.append(String.format("%-4s %-44s reply %-44s %-16s %6ds  %-28s node %-15s pkts %d/%d bytes %d/%d%n",
-                        protoName(proto), orig, rep, ConnState.name(state), left, policyName,
-                        Ipv4Address.toString(t.vtep(e)), t.packets(e, false), t.packets(e, true), t.bytes(e, false),
-                        t.bytes(e, true)));
-            }
-        });
+        for (ConnTable table : tables) {
+            table.forEach((t, e) -> {
+                if (rows[0]++ >= limit) {
+                    return;
+                }
+                long oh = t.origHi(e);
+                long ol = t.origLo(e);
+                long rh = t.replyHi(e);
+                long rl = t.replyLo(e);
+                int proto = FlowKey.protocol(ol);
+                int state = t.state(e);
+                long left = Math.max(0, timeouts.timeoutMillis(proto, state) - (now - t.lastSeen(e))) / 1000;
+                int policy = t.policy(e);
+                String policyName = policy >= 0 && policy < view.table().policyCount() ? view.table().policyName(policy) : "-";
+                String orig = endpoint(FlowKey.srcIp(oh), FlowKey.srcPort(ol)) + " -> " + endpoint(FlowKey.dstIp(oh), FlowKey.dstPort(ol));
+                String rep = endpoint(FlowKey.srcIp(rh), FlowKey.srcPort(rl)) + " -> " + endpoint(FlowKey.dstIp(rh), FlowKey.dstPort(rl));
+                if (json) {
+                    sb.append("{\"protocol\":\"").append(protoName(proto))
+                            .append("\",\"original\":\"").append(orig)
+                            .append("\",\"reply\":\"").append(rep)
+                            .append("\",\"state\":\"").append(ConnState.name(state))
+                            .append("\",\"expiresInSeconds\":").append(left)
+                            .append(",\"policy\":\"").append(jsonEscape(policyName))
+                            .append("\",\"node\":\"").append(Ipv4Address.toString(t.vtep(e)))
+                            .append("\",\"packets\":[").append(t.packets(e, false)).append(',').append(t.packets(e, true))
+                            .append("],\"bytes\":[").append(t.bytes(e, false)).append(',').append(t.bytes(e, true))
+                            .append("]}\n");
+                } else {
+                    sb.append(String.format("%-4s %-44s reply %-44s %-16s %6ds  %-28s node %-15s pkts %d/%d bytes %d/%d%n",
+                            protoName(proto), orig, rep, ConnState.name(state), left, policyName,
+                            Ipv4Address.toString(t.vtep(e)), t.packets(e, false), t.packets(e, true), t.bytes(e, false),
+                            t.bytes(e, true)));
+                }
+            });
+        }
         return sb.toString();
     }
 
     /** Counts by state and the non-zero drop counters. */
     public String stats() {
         Map<String, Integer> byState = new TreeMap<>();
-        table.forEach((t, e) -> byState.merge(ConnState.name(t.state(e)), 1, Integer::sum));
+        long size = 0;
+        long capacity = 0;
+        for (ConnTable table : tables) {
+            table.forEach((t, e) -> byState.merge(ConnState.name(t.state(e)), 1, Integer::sum));
+            size += table.size();
+            capacity += table.capacity();
+        }
         StringBuilder sb = new StringBuilder();
-        sb.append("entries ").append(table.size()).append(" / ").append(table.capacity()).append('\n');
+        sb.append("entries ").append(size).append(" / ").append(capacity);
+        if (tables.size() > 1) {
+            sb.append(" (").append(tables.size()).append(" shards of ").append(tables.get(0).capacity()).append(')');
+        }
+        sb.append('\n');
         sb.append("created ").append(sum(request, Counters.CONN_CREATED))
                 .append(" expired ").append(sum(request, Counters.CONN_EXPIRED))
                 .append(" evicted ").append(sum(request, Counters.CONN_EVICTED)).append('\n');

@@ -4,6 +4,7 @@ import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.List;
 import java.util.function.Supplier;
 import org.egressgw.conntrack.ConnTable;
 import org.egressgw.core.datapath.Counters;
@@ -21,9 +22,12 @@ public final class GatewayMetrics {
     /**
      * @param request counters of the request direction, one per writer thread
      * @param reply counters of the reply direction, one per writer thread
+     * @param tables the connection tables, one per shard
+     * @param shardRequest the datapath's request counters of each shard, in shard order
+     * @param shardReply the datapath's reply counters of each shard, in shard order
      */
-    public GatewayMetrics(Counters[] request, Counters[] reply, ConnTable table, Supplier<NatStats> nat,
-            Supplier<Integer> policiesServed) {
+    public GatewayMetrics(Counters[] request, Counters[] reply, List<ConnTable> tables, Counters[] shardRequest,
+            Counters[] shardReply, Supplier<NatStats> nat, Supplier<Integer> policiesServed) {
         counter("egw_rx_packets", "Packets received, by direction (request: from the tunnel; reply: from the egress side)",
                 Counters.RX_PACKETS, request, reply);
         counter("egw_rx_bytes", "Bytes received, by direction", Counters.RX_BYTES, request, reply);
@@ -36,6 +40,23 @@ public final class GatewayMetrics {
                     for (int r = 0; r < DropReason.COUNT; r++) {
                         cb.call(sum(request, Counters.DROPS + r), "request", DropReason.name(r));
                         cb.call(sum(reply, Counters.DROPS + r), "reply", DropReason.name(r));
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("egw_shard_rx_packets")
+                .help("Packets each shard's datapath received, by direction (pipeline.shards; a lasting imbalance"
+                        + " means a few flows carry most of the traffic)")
+                .labelNames("shard", "direction")
+                .callback(cb -> {
+                    for (int k = 0; k < shardRequest.length; k++) {
+                        cb.call(shardRequest[k].get(Counters.RX_PACKETS), Integer.toString(k), "request");
+                        cb.call(shardReply[k].get(Counters.RX_PACKETS), Integer.toString(k), "reply");
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("egw_shard_conntrack_entries").help("Connections in each shard's table")
+                .labelNames("shard")
+                .callback(cb -> {
+                    for (int k = 0; k < tables.size(); k++) {
+                        cb.call(tables.get(k).size(), Integer.toString(k));
                     }
                 }).register(registry);
         single("egw_arp_replies", "ARP requests answered over the tunnel", Counters.ARP_REPLIES, request);
@@ -54,9 +75,9 @@ public final class GatewayMetrics {
         single("egw_connections_evicted", "Unreplied connections evicted early because the table was full",
                 Counters.CONN_EVICTED, request);
         GaugeWithCallback.builder().name("egw_conntrack_entries").help("Connections in the table")
-                .callback(cb -> cb.call(table.size())).register(registry);
+                .callback(cb -> cb.call(tables.stream().mapToLong(ConnTable::size).sum())).register(registry);
         GaugeWithCallback.builder().name("egw_conntrack_capacity").help("Maximum connections in the table")
-                .callback(cb -> cb.call(table.capacity())).register(registry);
+                .callback(cb -> cb.call(tables.stream().mapToLong(ConnTable::capacity).sum())).register(registry);
         GaugeWithCallback.builder().name("egw_nat_ports_in_use").help("Translated ports in use, per egress IP")
                 .labelNames("egress_ip")
                 .callback(cb -> {

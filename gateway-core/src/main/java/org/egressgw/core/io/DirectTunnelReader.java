@@ -84,11 +84,14 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
      *     {@code oversize}
      */
     public static DirectTunnelReader open(IoEventLoop loop, InetSocketAddress listen, RingBuffer<PacketEvent> ring,
-            int maxDatagram, Counters counters, Runnable consumer) throws Exception {
+            int maxDatagram, Counters counters, Runnable consumer, boolean reusePort) throws Exception {
         Epoll.ensureAvailability();
         LinuxSocket socket = LinuxSocket.newSocketDgram(SocketProtocolFamily.INET);
         try {
             socket.setReceiveBufferSize(8 << 20);
+            if (reusePort) {
+                socket.setReusePort(true);
+            }
             socket.bind(listen);
             DirectTunnelReader reader = new DirectTunnelReader(loop, socket, ring, maxDatagram, counters, consumer);
             IoRegistration reg = loop.register(reader).sync().getNow();

@@ -53,6 +53,11 @@ public final class OffloadTunnelSink implements TunnelSink {
      *        gateway sets it itself, so that nothing on the host (udev) changes it after it was read
      */
     public OffloadTunnelSink(RawIpSender raw, TunDevice tap, long tapMac) {
+        this(raw, tap, tapMac, 0);
+    }
+
+    /** @param firstId the first outer IPv4 identification (shards start apart, so their blocks rarely meet) */
+    public OffloadTunnelSink(RawIpSender raw, TunDevice tap, long tapMac, int firstId) {
         if (tap.vnetHeaderLength() != VirtioNetHeader.TUNNEL_LENGTH) {
             throw new IllegalArgumentException("TAP device " + tap.name() + " has a " + tap.vnetHeaderLength()
                     + "-byte vnet header, not " + VirtioNetHeader.TUNNEL_LENGTH);
@@ -65,6 +70,7 @@ public final class OffloadTunnelSink implements TunnelSink {
             header.putByte(eth + 6 + i, (byte) (SOURCE_MAC >>> (40 - 8 * i)));
         }
         header.putShort(eth + 12, (short) 0x0800, ByteOrder.BIG_ENDIAN);
+        this.nextId = firstId & 0xffff;
     }
 
     @Override

@@ -55,14 +55,19 @@ public final class TunnelReceiver implements AutoCloseable {
      * @param direct read with {@link DirectTunnelReader} (recvmmsg straight into ring slots) instead
      *     of a Netty datagram channel; not with {@code gro}
      * @param threadName the event loop thread's name prefix (Netty appends numbers)
+     * @param reusePort bind with {@code SO_REUSEPORT}, as one socket of a sharded gateway's group (direct reader)
      */
     public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
-            Runnable wakeConsumer, boolean gro, long pollNanos, boolean direct, String threadName) throws Exception {
+            Runnable wakeConsumer, boolean gro, long pollNanos, boolean direct, String threadName, boolean reusePort)
+            throws Exception {
         if (!Epoll.isAvailable()) {
             throw new IllegalStateException("Netty epoll transport unavailable: " + Epoll.unavailabilityCause());
         }
         if (direct && gro) {
             throw new IllegalArgumentException("UDP GRO needs the channel reader");
+        }
+        if (reusePort && !direct) {
+            throw new IllegalArgumentException("SO_REUSEPORT (shards) needs the direct reader");
         }
         this.counters = counters;
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(threadName, true),
@@ -70,7 +75,7 @@ public final class TunnelReceiver implements AutoCloseable {
         try {
             if (direct) {
                 this.direct = DirectTunnelReader.open((IoEventLoop) group.next(), listen, ring, maxDatagram, counters,
-                        wakeConsumer);
+                        wakeConsumer, reusePort);
             } else {
                 Bootstrap b = new Bootstrap()
                         .group(group)
@@ -97,6 +102,14 @@ public final class TunnelReceiver implements AutoCloseable {
     /** The event loop thread that reads the socket (and, in the inline pipeline, runs the datapath). */
     public IoEventLoop eventLoop() {
         return (IoEventLoop) group.next();
+    }
+
+    /** The direct reader's socket descriptor (to attach a steering program to its {@code SO_REUSEPORT} group). */
+    public int socketFd() {
+        if (direct == null) {
+            throw new IllegalStateException("only the direct reader exposes its socket");
+        }
+        return direct.fd().intValue();
     }
 
     /** True once the direct reader gave up on the socket after an unexpected error. */
