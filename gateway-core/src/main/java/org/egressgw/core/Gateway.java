@@ -37,6 +37,8 @@ import org.egressgw.core.datapath.Worker;
 import org.egressgw.core.host.HostPlumbing;
 import org.egressgw.core.host.Interfaces;
 import org.egressgw.core.datapath.EgressSink;
+import io.netty.channel.epoll.LinuxSocket;
+import org.egressgw.core.io.DirectTunnelReader;
 import org.egressgw.core.io.EgressReceiver;
 import org.egressgw.core.io.InlineTunReader;
 import org.egressgw.core.io.OffloadTunnelSink;
@@ -150,7 +152,8 @@ public final class Gateway implements AutoCloseable {
         // Sharded: one queue per shard (IFF_MULTI_QUEUE)
         List<TunDevice> queues = new ArrayList<>();
         for (int k = 0; k < shardCount; k++) {
-            TunDevice q = TunDevice.open(config.egressDevice(), false, true,
+            // later queues by the name the kernel gave the first (egress.device may be a pattern like egw%d)
+            TunDevice q = TunDevice.open(k == 0 ? config.egressDevice() : queues.get(0).name(), false, true,
                     config.egressOffload() ? VirtioNetHeader.LENGTH : 0,
                     offload ? TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 : 0, sharded);
             resources.add(q);
@@ -201,7 +204,7 @@ public final class Gateway implements AutoCloseable {
         // super-packets need 64 KiB slots: the reply ring then holds 1/32 of the slots in the same memory
         int replySlots = offload ? Math.max(64, config.ringSize() / 32) : config.ringSize();
         int replySlot = offload ? Datapath.REPLY_OFFSET + MAX_OFFLOADED_SLOT : slot;
-        int tableEntries = Math.max(1, config.conntrackMaxEntries() / shardCount);
+        int tableEntries = (config.conntrackMaxEntries() + shardCount - 1) / shardCount;
         for (int k = 0; k < shardCount; k++) {
             int low = config.portRangeLow() + k * span;
             int high = k == shardCount - 1 ? config.portRangeHigh() : low + span - 1;
@@ -248,8 +251,8 @@ public final class Gateway implements AutoCloseable {
         Counters[] reply = replyCounters.toArray(Counters[]::new);
         Counters[] shardRequest = shards.stream().map(s -> s.request).toArray(Counters[]::new);
         Counters[] shardReply = shards.stream().map(s -> s.reply).toArray(Counters[]::new);
-        GatewayMetrics metrics = new GatewayMetrics(request, reply, tables, shardRequest, shardReply, this::natStats,
-                () -> servedCount());
+        GatewayMetrics metrics = new GatewayMetrics(request, reply, tables, shardRequest, shardReply,
+                this::natStatsPerShard, () -> servedCount());
         ConntrackReport conntrack = new ConntrackReport(tables, timeouts, System::currentTimeMillis, datapath::policies,
                 request, reply);
         admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, this::healthy, conntrack,
@@ -275,12 +278,25 @@ public final class Gateway implements AutoCloseable {
     private void startInline(InetSocketAddress listen, int maxDatagram) throws Exception {
         boolean sharded = shards.size() > 1;
         long pollNanos = config.spinWhenIdle() ? Long.MAX_VALUE : TimeUnit.MICROSECONDS.toNanos(config.pollMicros());
+        List<LinuxSocket> sockets = new ArrayList<>();
+        if (sharded) {
+            // the whole group is bound and steered before any socket is read: a flow's first packets must not
+            // reach a shard the kernel chose by its own hash while the group was incomplete
+            for (int k = 0; k < shards.size(); k++) {
+                LinuxSocket socket = DirectTunnelReader.bind(listen, true);
+                resources.add(socket::close);
+                sockets.add(socket);
+            }
+            FlowSteering requests = FlowSteering.requests(shards.size());
+            resources.add(requests);
+            requests.attachToReusePortGroup(sockets.get(0).intValue());
+        }
         for (Shard s : shards) {
             Runnable inline = s.worker::pollInline;
             s.egressReceiver = new EgressReceiver(s.queue, s.replyRing.ring(), s.egressRx, inline);
             s.tunnelReceiver = new TunnelReceiver(listen, s.requestRing.ring(), maxDatagram, s.tunnelRx, inline,
                     config.tunnelGro(), pollNanos, config.tunnelDirectReader(),
-                    sharded ? "egw-datapath-" + s.index : "egw-datapath", sharded);
+                    sharded ? "egw-datapath-" + s.index : "egw-datapath", sharded ? sockets.get(s.index) : null);
             s.inlineTun = InlineTunReader.register(s.tunnelReceiver.eventLoop(), s.queue, s.egressReceiver, inline,
                     Worker.EXPIRY_INTERVAL_MILLIS);
             if (config.pinCpu().isPresent()) {
@@ -289,9 +305,6 @@ public final class Gateway implements AutoCloseable {
             }
         }
         if (sharded) {
-            FlowSteering requests = FlowSteering.requests(shards.size());
-            resources.add(requests);
-            requests.attachToReusePortGroup(shards.get(0).tunnelReceiver.socketFd());
             out.println("pipeline: " + shards.size() + " shards, each one thread with its own tunnel socket, TUN queue,"
                     + " connection table (" + shards.get(0).table.capacity() + " entries) and ports; eBPF on the"
                     + " SO_REUSEPORT group steers a request to the shard of its flow");
@@ -332,17 +345,17 @@ public final class Gateway implements AutoCloseable {
         egressThread.start();
 
         s.tunnelReceiver = new TunnelReceiver(listen, s.requestRing.ring(), maxDatagram, s.tunnelRx, worker::wake,
-                config.tunnelGro(), 0, config.tunnelDirectReader(), "egw-tunnel-rx", false);
+                config.tunnelGro(), 0, config.tunnelDirectReader(), "egw-tunnel-rx", null);
         out.println("pipeline: handoff (tunnel receiver, TUN receiver and datapath threads joined by rings)");
     }
 
-    /** NAT port usage of all shards as one. */
-    private NatStats natStats() {
+    /** Each shard's NAT port usage, in shard order. */
+    private List<NatStats> natStatsPerShard() {
         List<NatStats> parts = new ArrayList<>(shards.size());
         for (Shard s : shards) {
             parts.add(s.datapath.natStats());
         }
-        return NatStats.merge(parts);
+        return parts;
     }
 
     /**
@@ -365,7 +378,8 @@ public final class Gateway implements AutoCloseable {
         for (int k = 0; k < queues; k++) {
             TunDevice tap;
             try {
-                tap = TunDevice.open(config.tunnelOffloadDevice(), true, true, VirtioNetHeader.TUNNEL_LENGTH,
+                tap = TunDevice.open(k == 0 ? config.tunnelOffloadDevice() : taps.get(0).name(), true, true,
+                        VirtioNetHeader.TUNNEL_LENGTH,
                         TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 | TunDevice.OFFLOAD_UDP_TUNNEL_GSO, queues > 1);
             } catch (NativeIoException e) {
                 if (k > 0) {
@@ -441,7 +455,7 @@ public final class Gateway implements AutoCloseable {
         if (drainingZeroes.isEmpty()) {
             return;
         }
-        NatStats stats = natStats();
+        NatStats stats = NatStats.merge(natStatsPerShard());
         for (Map.Entry<Integer, Integer> d : new ArrayList<>(drainingZeroes.entrySet())) {
             long inUse = 0;
             for (int i = 0; i < stats.egressIps().length; i++) {
@@ -482,7 +496,9 @@ public final class Gateway implements AutoCloseable {
         }
         closed = true;
         housekeeping.shutdownNow();
-        for (Shard s : shards) {
+        // in reverse shard order: closing a reuseport socket moves the group's last socket into its slot
+        for (int k = shards.size() - 1; k >= 0; k--) {
+            Shard s = shards.get(k);
             if (s.inlineTun != null) {
                 s.inlineTun.cancel();
             }

@@ -20,7 +20,7 @@ public final class Bpf {
     private static final int PROG_TYPE_SOCKET_FILTER = 1;
     private static final int MAP_TYPE_LRU_HASH = 9;
     private static final int ATTR_SIZE = 128;
-    private static final int LOG_SIZE = 1 << 16;
+    private static final int LOG_SIZE = 1 << 20;
 
     private Bpf() {
     }
@@ -35,24 +35,36 @@ public final class Bpf {
         UnsafeBuffer insns = program.build();
         UnsafeBuffer license = direct(8);
         license.putBytes(0, "GPL\0".getBytes(StandardCharsets.US_ASCII));
+        // without a log first: with one the verifier writes every instruction it checks, and a log that
+        // overflows fails even a good program (ENOSPC); the log is asked for only to explain a refusal
+        long fd = load(insns, license, name, null);
+        if (fd >= 0) {
+            return (int) fd;
+        }
         UnsafeBuffer log = direct(LOG_SIZE);
+        fd = load(insns, license, name, log);
+        if (fd >= 0) {
+            return (int) fd;
+        }
+        int errno = LibC.errno();
+        throw new NativeIoException("bpf(BPF_PROG_LOAD) of " + name + " (" + insns.capacity() / BpfAssembler.INSN_BYTES
+                + " instructions); verifier: " + cString(log).strip(), errno);
+    }
+
+    private static long load(UnsafeBuffer insns, UnsafeBuffer license, String name, UnsafeBuffer log) {
         UnsafeBuffer attr = direct(ATTR_SIZE);
         attr.putInt(0, PROG_TYPE_SOCKET_FILTER);
         attr.putInt(4, insns.capacity() / BpfAssembler.INSN_BYTES);
         attr.putLong(8, insns.addressOffset());
         attr.putLong(16, license.addressOffset());
-        attr.putInt(24, 1); // log_level: the log is filled only when the load fails
-        attr.putInt(28, LOG_SIZE);
-        attr.putLong(32, log.addressOffset());
+        if (log != null) {
+            attr.putInt(24, 1); // log_level
+            attr.putInt(28, log.capacity());
+            attr.putLong(32, log.addressOffset());
+        }
         byte[] n = name.getBytes(StandardCharsets.US_ASCII);
         attr.putBytes(48, n, 0, Math.min(15, n.length)); // prog_name[16]
-        long fd = C.syscall(LibC.SYS_BPF, BPF_PROG_LOAD, attr.addressOffset(), ATTR_SIZE);
-        if (fd < 0) {
-            int errno = LibC.errno();
-            throw new NativeIoException("bpf(BPF_PROG_LOAD) of " + name + " (" + insns.capacity() / BpfAssembler.INSN_BYTES
-                    + " instructions); verifier: " + cString(log).strip(), errno);
-        }
-        return (int) fd;
+        return C.syscall(LibC.SYS_BPF, BPF_PROG_LOAD, attr.addressOffset(), ATTR_SIZE);
     }
 
     /** Creates a {@code BPF_MAP_TYPE_LRU_HASH} map and returns its file descriptor. */
@@ -100,11 +112,15 @@ public final class Bpf {
         return b;
     }
 
+    /** The log's end (where the verifier says what it refused), at most 3000 characters. */
     private static String cString(UnsafeBuffer b) {
-        StringBuilder s = new StringBuilder();
-        for (int i = 0; i < b.capacity() && b.getByte(i) != 0 && s.length() < 4000; i++) {
-            s.append((char) b.getByte(i));
+        int end = 0;
+        while (end < b.capacity() && b.getByte(end) != 0) {
+            end++;
         }
-        return s.toString();
+        int start = Math.max(0, end - 3000);
+        byte[] text = new byte[end - start];
+        b.getBytes(start, text);
+        return (start > 0 ? "... " : "") + new String(text, StandardCharsets.US_ASCII);
     }
 }

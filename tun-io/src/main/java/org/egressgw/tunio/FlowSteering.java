@@ -231,16 +231,19 @@ public final class FlowSteering implements AutoCloseable {
         return (u16(p, len, at) << 16) | u16(p, len, at + 2);
     }
 
-    private static long fragmentKey(byte[] p, int len, int ip) {
-        return ((long) u32(p, len, ip + 12) * 31 + u32(p, len, ip + 16)) * 1_000_003L
-                + ((long) u8(p, len, ip + 9) << 16 | u16(p, len, ip + 4));
+    /** What the programs' fragment maps are keyed by. */
+    public record FragmentKey(int src, int dst, int id, int protocol) {
+    }
+
+    private static FragmentKey fragmentKey(byte[] p, int len, int ip) {
+        return new FragmentKey(u32(p, len, ip + 12), u32(p, len, ip + 16), u16(p, len, ip + 4), u8(p, len, ip + 9));
     }
 
     /**
      * The request program's choice (a shard, or {@link #KERNEL_CHOICE}) for a VXLAN payload of {@code len}
      * bytes; {@code fragments} stands for the program's map.
      */
-    public static int requestShard(byte[] p, int len, int shards, Map<Long, Integer> fragments) {
+    public static int requestShard(byte[] p, int len, int shards, Map<FragmentKey, Integer> fragments) {
         try {
             int ip = INNER_IP;
             if (u16(p, len, ip - 2) != 0x0800 || u8(p, len, ip) >> 4 != 4) {
@@ -282,7 +285,7 @@ public final class FlowSteering implements AutoCloseable {
     }
 
     /** The reply program's queue for an IPv4 packet of {@code len} bytes; {@code fragments} stands for its map. */
-    public static int replyQueue(byte[] p, int len, int shards, int low, int span, Map<Long, Integer> fragments) {
+    public static int replyQueue(byte[] p, int len, int shards, int low, int span, Map<FragmentKey, Integer> fragments) {
         try {
             if (u8(p, len, 0) >> 4 != 4) {
                 return 0;

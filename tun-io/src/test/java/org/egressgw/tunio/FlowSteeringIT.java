@@ -86,7 +86,19 @@ class FlowSteeringIT {
         return Bpf.testRun(s.programFd(), frame);
     }
 
+    /** Headers (src, dst, id, protocol) of first fragments generated so far: later fragments reuse them. */
+    private final java.util.List<int[]> firstFragments = new java.util.ArrayList<>();
+    private int reusedFirsts;
+
     private byte[] randomPacket(boolean request) {
+        if (!firstFragments.isEmpty() && random.nextInt(4) == 0) {
+            // a later fragment of an earlier datagram: the map must hold its first fragment's choice
+            reusedFirsts++;
+            int[] f = firstFragments.get(random.nextInt(firstFragments.size()));
+            byte[] ip = ipv4(5, f[3], f[0], f[1], f[2], (random.nextBoolean() ? 0x2000 : 0) | (1 + random.nextInt(100)),
+                    new byte[8 + random.nextInt(40)]);
+            return request ? vxlan(ip) : ip;
+        }
         int proto = new int[] {6, 17, 1, 47}[random.nextInt(4)];
         int src = random.nextInt();
         int dst = random.nextInt();
@@ -97,7 +109,10 @@ class FlowSteeringIT {
             case 2 -> 1 + random.nextInt(100); // last
             default -> random.nextBoolean() ? 0x4000 : 0;
         };
-        int id = random.nextInt(8); // few IDs so later fragments find their first
+        int id = random.nextInt(65536);
+        if (frag == 0x2000) {
+            firstFragments.add(new int[] {src, dst, id, proto});
+        }
         byte[] l4;
         if (proto == 1) {
             int type = new int[] {0, 8, 3, 11, 12, 5}[random.nextInt(6)];
@@ -114,7 +129,7 @@ class FlowSteeringIT {
     }
 
     private void compare(boolean request) throws Exception {
-        Map<Long, Integer> fragments = new HashMap<>();
+        Map<FlowSteering.FragmentKey, Integer> fragments = new HashMap<>();
         Set<Integer> seen = new HashSet<>();
         try (FlowSteering s = request ? FlowSteering.requests(SHARDS) : FlowSteering.replies(SHARDS, LOW, SPAN)) {
             for (int i = 0; i < 3000; i++) {
@@ -136,7 +151,9 @@ class FlowSteeringIT {
                 seen.add(got);
             }
         }
-        // every shard was chosen, and (requests) the kernel's own choice for what is not IPv4
+        assertTrue(reusedFirsts > 300 && fragments.size() > 200, reusedFirsts + " later fragments of "
+                + fragments.size() + " remembered first fragments");
+        // every shard was chosen
         for (int k = 0; k < SHARDS; k++) {
             assertTrue(seen.contains(k), "shard " + k + " never chosen: " + seen);
         }

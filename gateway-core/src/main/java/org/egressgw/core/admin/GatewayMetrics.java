@@ -25,9 +25,11 @@ public final class GatewayMetrics {
      * @param tables the connection tables, one per shard
      * @param shardRequest the datapath's request counters of each shard, in shard order
      * @param shardReply the datapath's reply counters of each shard, in shard order
+     * @param natPerShard each shard's NAT statistics (each shard allocates from its own part of the port range)
      */
     public GatewayMetrics(Counters[] request, Counters[] reply, List<ConnTable> tables, Counters[] shardRequest,
-            Counters[] shardReply, Supplier<NatStats> nat, Supplier<Integer> policiesServed) {
+            Counters[] shardReply, Supplier<List<NatStats>> natPerShard, Supplier<Integer> policiesServed) {
+        Supplier<NatStats> nat = () -> NatStats.merge(natPerShard.get());
         counter("egw_rx_packets", "Packets received, by direction (request: from the tunnel; reply: from the egress side)",
                 Counters.RX_PACKETS, request, reply);
         counter("egw_rx_bytes", "Bytes received, by direction", Counters.RX_BYTES, request, reply);
@@ -96,9 +98,11 @@ public final class GatewayMetrics {
                     }
                 }).register(registry);
         GaugeWithCallback.builder().name("egw_nat_saturation_percent")
-                .help("Ports in use towards the busiest destination, in percent of the port range (alert before 100)")
-                .callback(cb -> cb.call(nat.get().busiest().stream().mapToDouble(NatStats.Destination::saturationPercent)
-                        .max().orElse(0))).register(registry);
+                .help("Ports in use towards the busiest destination, in percent of the port range (alert before 100);"
+                        + " with shards, of the fullest shard's part of the range: new connections to a destination"
+                        + " fail once the part of the shard they hash to is used up")
+                .callback(cb -> cb.call(natPerShard.get().stream().flatMap(s -> s.busiest().stream())
+                        .mapToDouble(NatStats.Destination::saturationPercent).max().orElse(0))).register(registry);
         // heap, GC, buffer pools, threads, file descriptors: what a soak watches for growth
         JvmMetrics.builder().register(registry);
         GaugeWithCallback.builder().name("egw_policies_served").help("Egress gateway policies this gateway serves")

@@ -84,7 +84,17 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
      *     {@code oversize}
      */
     public static DirectTunnelReader open(IoEventLoop loop, InetSocketAddress listen, RingBuffer<PacketEvent> ring,
-            int maxDatagram, Counters counters, Runnable consumer, boolean reusePort) throws Exception {
+            int maxDatagram, Counters counters, Runnable consumer) throws Exception {
+        return open(loop, bind(listen, false), ring, maxDatagram, counters, consumer);
+    }
+
+    /**
+     * Opens a socket (IPv4, {@code SO_RCVBUF} 8 MiB) bound to {@code listen}, to be read later by
+     * {@link #open(IoEventLoop, LinuxSocket, RingBuffer, int, Counters, Runnable)}: what arrives meanwhile waits in
+     * its queue. With {@code reusePort}, one more socket of an {@code SO_REUSEPORT} group (the group's sockets are
+     * numbered in the order they are bound).
+     */
+    public static LinuxSocket bind(InetSocketAddress listen, boolean reusePort) throws Exception {
         Epoll.ensureAvailability();
         LinuxSocket socket = LinuxSocket.newSocketDgram(SocketProtocolFamily.INET);
         try {
@@ -93,6 +103,17 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
                 socket.setReusePort(true);
             }
             socket.bind(listen);
+            return socket;
+        } catch (Exception e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** Registers a socket from {@link #bind} on {@code loop} and reads it from now on; closes it on failure. */
+    public static DirectTunnelReader open(IoEventLoop loop, LinuxSocket socket, RingBuffer<PacketEvent> ring,
+            int maxDatagram, Counters counters, Runnable consumer) throws Exception {
+        try {
             DirectTunnelReader reader = new DirectTunnelReader(loop, socket, ring, maxDatagram, counters, consumer);
             IoRegistration reg = loop.register(reader).sync().getNow();
             // known before the first event, so a failing first read can cancel it

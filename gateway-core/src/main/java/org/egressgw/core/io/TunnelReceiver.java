@@ -16,6 +16,7 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.LinuxSocket;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
@@ -55,10 +56,11 @@ public final class TunnelReceiver implements AutoCloseable {
      * @param direct read with {@link DirectTunnelReader} (recvmmsg straight into ring slots) instead
      *     of a Netty datagram channel; not with {@code gro}
      * @param threadName the event loop thread's name prefix (Netty appends numbers)
-     * @param reusePort bind with {@code SO_REUSEPORT}, as one socket of a sharded gateway's group (direct reader)
+     * @param bound a socket already bound by {@link DirectTunnelReader#bind} (a sharded gateway binds its whole
+     *     {@code SO_REUSEPORT} group before any is read), or null to bind {@code listen} here; direct reader only
      */
     public TunnelReceiver(InetSocketAddress listen, RingBuffer<PacketEvent> ring, int maxDatagram, Counters counters,
-            Runnable wakeConsumer, boolean gro, long pollNanos, boolean direct, String threadName, boolean reusePort)
+            Runnable wakeConsumer, boolean gro, long pollNanos, boolean direct, String threadName, LinuxSocket bound)
             throws Exception {
         if (!Epoll.isAvailable()) {
             throw new IllegalStateException("Netty epoll transport unavailable: " + Epoll.unavailabilityCause());
@@ -66,16 +68,18 @@ public final class TunnelReceiver implements AutoCloseable {
         if (direct && gro) {
             throw new IllegalArgumentException("UDP GRO needs the channel reader");
         }
-        if (reusePort && !direct) {
-            throw new IllegalArgumentException("SO_REUSEPORT (shards) needs the direct reader");
+        if (bound != null && !direct) {
+            throw new IllegalArgumentException("a bound socket needs the direct reader");
         }
         this.counters = counters;
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(threadName, true),
                 EpollIoHandler.newFactory(0, () -> new PollThenBlock(pollNanos)));
         try {
             if (direct) {
-                this.direct = DirectTunnelReader.open((IoEventLoop) group.next(), listen, ring, maxDatagram, counters,
-                        wakeConsumer, reusePort);
+                IoEventLoop loop = (IoEventLoop) group.next();
+                this.direct = bound != null
+                        ? DirectTunnelReader.open(loop, bound, ring, maxDatagram, counters, wakeConsumer)
+                        : DirectTunnelReader.open(loop, listen, ring, maxDatagram, counters, wakeConsumer);
             } else {
                 Bootstrap b = new Bootstrap()
                         .group(group)

@@ -67,7 +67,7 @@ class DirectTunnelReaderIT {
     private DirectTunnelReader open(PacketRing ring, Counters counters, Runnable consumer) throws Exception {
         // the socket is created in the namespace; the event loop may run anywhere
         return NetNs.call(ns, () -> DirectTunnelReader.open((IoEventLoop) group.next(),
-                new InetSocketAddress("127.0.0.1", PORT), ring.ring(), MAX_DATAGRAM, counters, consumer, false));
+                new InetSocketAddress("127.0.0.1", PORT), ring.ring(), MAX_DATAGRAM, counters, consumer));
     }
 
     private void send(List<byte[]> datagrams) throws Exception {
