@@ -14,12 +14,11 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.agrona.concurrent.BackoffIdleStrategy;
+import io.netty.channel.epoll.LinuxSocket;
 import org.egressgw.conntrack.ConnTable;
 import org.egressgw.conntrack.Timeouts;
 import org.egressgw.control.config.GatewayConfig;
 import org.egressgw.control.policy.CompiledPolicies;
-import org.egressgw.control.policy.PolicyTable;
 import org.egressgw.control.source.ClusterSource;
 import org.egressgw.control.source.FileClusterSource;
 import org.egressgw.core.admin.AdminServer;
@@ -29,30 +28,21 @@ import org.egressgw.core.cluster.PolicyController;
 import org.egressgw.core.cluster.PolicySnapshot;
 import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.Datapath;
-import org.egressgw.core.datapath.DatapathSettings;
 import org.egressgw.core.datapath.DropObserver;
 import org.egressgw.core.datapath.NatStats;
-import org.egressgw.core.datapath.PacketRing;
 import org.egressgw.core.datapath.Worker;
 import org.egressgw.core.host.HostPlumbing;
 import org.egressgw.core.host.Interfaces;
-import org.egressgw.core.datapath.EgressSink;
-import io.netty.channel.epoll.LinuxSocket;
 import org.egressgw.core.io.DirectTunnelReader;
 import org.egressgw.core.io.EgressReceiver;
 import org.egressgw.core.io.InlineTunReader;
-import org.egressgw.core.io.OffloadTunnelSink;
-import org.egressgw.tunio.CpuAffinity;
-import org.egressgw.tunio.FlowSteering;
-import org.egressgw.core.io.GsoTunEgressSink;
-import org.egressgw.core.io.RawTunnelSink;
-import org.egressgw.core.io.TunEgressSink;
 import org.egressgw.core.io.TunnelReceiver;
 import org.egressgw.encap.VxlanEncapsulator;
 import org.egressgw.kube.KubernetesClusterSource;
 import org.egressgw.packet.Ipv4Address;
 import org.egressgw.packet.MacAddress;
-import org.egressgw.tunio.RawIpSender;
+import org.egressgw.tunio.CpuAffinity;
+import org.egressgw.tunio.FlowSteering;
 import org.egressgw.tunio.NativeIoException;
 import org.egressgw.tunio.TunDevice;
 import org.egressgw.tunio.VirtioNetHeader;
@@ -66,6 +56,11 @@ import org.egressgw.tunio.VirtioNetHeader;
  *                                                                ├─► datapath thread ──► TUN write ──► kernel ──► egress iface
  *  egress iface ──► kernel ──► TUN ──► [reader] ──► reply ring ──┘            └──► raw IPv4 sendmmsg ──► node VXLAN
  * </pre>
+ *
+ * <p>With {@code pipeline.shards: N} there are N such pipelines ({@link Shard}), one thread each, every one
+ * with its own tunnel socket (one {@code SO_REUSEPORT} group), TUN queue, connection table and part of the port
+ * range; two eBPF programs ({@link FlowSteering}) make the kernel deliver each packet to the shard owning its
+ * connection.
  *
  * <p>Policy changes (files edited, Kubernetes objects changed, an egress interface's address
  * changed) are compiled off the packet path and swapped in whole: connections that exist keep

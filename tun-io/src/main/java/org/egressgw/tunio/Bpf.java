@@ -86,17 +86,25 @@ public final class Bpf {
      * is an Ethernet frame: the program sees the data after its 14-byte header.
      */
     public static int testRun(int programFd, byte[] frame) throws NativeIoException {
+        return (int) testRun(programFd, frame, 1);
+    }
+
+    /**
+     * Runs a socket-filter program {@code repeat} times on {@code frame} in the kernel and returns the return
+     * value (low 32 bits) and the kernel's average nanoseconds per run (high 32 bits).
+     */
+    public static long testRun(int programFd, byte[] frame, int repeat) throws NativeIoException {
         UnsafeBuffer data = direct(Math.max(frame.length, 1));
         data.putBytes(0, frame);
         UnsafeBuffer attr = direct(ATTR_SIZE);
         attr.putInt(0, programFd);
         attr.putInt(8, frame.length);
         attr.putLong(16, data.addressOffset());
-        attr.putInt(32, 1);
+        attr.putInt(32, repeat);
         if (C.syscall(LibC.SYS_BPF, BPF_PROG_TEST_RUN, attr.addressOffset(), ATTR_SIZE) < 0) {
             throw LibC.lastError("bpf(BPF_PROG_TEST_RUN)");
         }
-        return attr.getInt(4, ByteOrder.LITTLE_ENDIAN);
+        return ((long) attr.getInt(36, ByteOrder.LITTLE_ENDIAN) << 32) | (attr.getInt(4, ByteOrder.LITTLE_ENDIAN) & 0xffffffffL);
     }
 
     /** Closes a program or map descriptor. */
