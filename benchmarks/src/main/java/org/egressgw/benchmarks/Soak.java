@@ -214,6 +214,13 @@ public final class Soak {
         Path config = topo.writeGatewayFiles();
         Files.writeString(config, "conntrack: {timeouts: {udp: " + UDP_TIMEOUT_SECONDS + "s}}\n",
                 StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+        String shards = System.getenv("EGW_E2E_SHARDS");
+        if (shards != null && !shards.isBlank()) {
+            // the soak of a sharded gateway (pipeline.shards), as the end-to-end benchmark's knob
+            Files.writeString(config, "pipeline: {shards: " + shards.strip() + "}\n", StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.APPEND);
+            note("gateway config: pipeline.shards = " + shards.strip());
+        }
         Path dist = GatewayDist.snapshot(repo, topo.workDir().resolve("gateway-dist"));
         String base = System.getenv("EGW_JAVA_OPTS");
         String opts = (base == null || base.isBlank() ? DEFAULT_JAVA_OPTS : base.strip())

@@ -25,11 +25,11 @@ import org.egressgw.tunio.RawIpSender;
 import org.egressgw.tunio.TunDevice;
 
 /**
- * One pipeline of the gateway: its own TUN queue, rings, connection table, part of the port range
- * ({@code portLow..portHigh}), datapath, counters and — in the inline pipeline — its own event-loop thread
- * reading its own tunnel socket and TUN queue. Nothing in a shard is touched by another shard's thread; the
- * kernel's steering programs ({@link org.egressgw.tunio.FlowSteering}) bring each packet to the shard that
- * owns its connection. A gateway with {@code pipeline.shards: 1} has one shard and no steering.
+ * One pipeline of the gateway: its own TUN queue, rings, connection table, part of the port range (its
+ * datapath allocates from {@code portLow..portHigh} only), datapath, counters and — in the inline pipeline —
+ * its own event-loop thread reading its own tunnel socket and TUN queue. Nothing in a shard is touched by
+ * another shard's thread; the kernel's steering programs ({@link org.egressgw.tunio.FlowSteering}) bring each
+ * packet to the shard that owns its connection. A gateway with {@code pipeline.shards: 1} has one shard and no steering.
  */
 final class Shard {
     final int index;
@@ -39,8 +39,6 @@ final class Shard {
     final PacketRing replyRing;
     final Datapath datapath;
     final Worker worker;
-    final int portLow;
-    final int portHigh;
     final Counters request = new Counters();
     final Counters reply = new Counters();
     final Counters tunnelRx = new Counters();
@@ -61,8 +59,6 @@ final class Shard {
             List<AutoCloseable> resources) throws Exception {
         this.index = index;
         this.queue = queue;
-        this.portLow = portLow;
-        this.portHigh = portHigh;
         this.table = new ConnTable(tableEntries);
         resources.add(table);
         RawIpSender raw = new RawIpSender(64);

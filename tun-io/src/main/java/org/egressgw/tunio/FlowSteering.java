@@ -28,8 +28,9 @@ import org.agrona.BufferUtil;
  * of one {@code SO_REUSEPORT} group; the program sees the UDP payload, i.e. the VXLAN header): the inner IPv4
  * packet's flow hash — addresses, protocol and ports (TCP, UDP) or echo identifier (ICMP), combined with XOR
  * so that both directions of a flow hash alike, then mixed — modulo the number of shards. An ICMP error is
- * hashed by the packet it quotes, so it reaches the shard of the flow it is about. Not IPv4 (ARP): the
- * kernel's own choice.</li>
+ * hashed by the packet it quotes, so it reaches the shard of the flow it is about (the datapath does not
+ * translate a pod's ICMP errors yet; when it does, they already arrive where their flow lives). Not IPv4
+ * (ARP): the kernel's own choice.</li>
  * <li><b>Replies</b> ({@link #replies}, attached with {@code TUNSETSTEERINGEBPF} to a multi-queue TUN device;
  * the program sees the IPv4 header): the shard that allocated the destination port. Shard {@code k} allocates
  * from {@code [low + k * span, low + (k + 1) * span)} (the last shard also takes the remainder), so the queue
