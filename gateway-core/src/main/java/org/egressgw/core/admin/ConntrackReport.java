@@ -40,15 +40,21 @@ public final class ConntrackReport {
         this.reply = reply;
     }
 
-    /** One line per connection; {@code json} gives one JSON object per line. */
+    /**
+     * One line per connection, at most {@code limit}, an equal share from each shard; {@code json} gives one JSON
+     * object per line (with the shard that owns the connection).
+     */
     public String list(boolean json, int limit) {
         long now = clock.getAsLong();
         StringBuilder sb = new StringBuilder();
-        int[] rows = {0};
         Datapath.PolicyView view = policies.get();
-        for (ConnTable table : tables) {
-            table.forEach((t, e) -> {
-                if (rows[0]++ >= limit) {
+        // a limited listing takes an equal share from every shard's table, not the first table's entries
+        int share = (int) Math.min(limit, ((long) limit + tables.size() - 1) / tables.size());
+        for (int k = 0; k < tables.size(); k++) {
+            int shard = k;
+            int[] rows = {0};
+            tables.get(k).forEach((t, e) -> {
+                if (rows[0]++ >= share) {
                     return;
                 }
                 long oh = t.origHi(e);
@@ -72,12 +78,16 @@ public final class ConntrackReport {
                             .append("\",\"node\":\"").append(Ipv4Address.toString(t.vtep(e)))
                             .append("\",\"packets\":[").append(t.packets(e, false)).append(',').append(t.packets(e, true))
                             .append("],\"bytes\":[").append(t.bytes(e, false)).append(',').append(t.bytes(e, true))
-                            .append("]}\n");
+                            .append("],\"shard\":").append(shard)
+                            .append("}\n");
                 } else {
                     sb.append(String.format("%-4s %-44s reply %-44s %-16s %6ds  %-28s node %-15s pkts %d/%d bytes %d/%d%n",
                             protoName(proto), orig, rep, ConnState.name(state), left, policyName,
                             Ipv4Address.toString(t.vtep(e)), t.packets(e, false), t.packets(e, true), t.bytes(e, false),
                             t.bytes(e, true)));
+                    if (tables.size() > 1) {
+                        sb.insert(sb.length() - System.lineSeparator().length(), " shard " + shard);
+                    }
                 }
             });
         }

@@ -108,5 +108,10 @@ class ShardedPipelineIT extends EndToEndBase {
             }
         }
         assertTrue(metric(m, "egw_icmp_errors_translated_total") >= FLOWS, m);
+        // the connection listing covers both shards' tables and says which owns each connection
+        String list = cli("conntrack", "list", "-o", "json").stdout();
+        assertTrue(list.contains("\"shard\":0") && list.contains("\"shard\":1"), list);
+        String stats = cli("conntrack", "stats").stdout();
+        assertTrue(stats.contains("(2 shards of "), stats);
     }
 }
