@@ -97,8 +97,6 @@ public final class Gateway implements AutoCloseable {
     private HostPlumbing plumbing;
     /** The TUN device's first queue (the device's name and configuration). */
     private TunDevice tun;
-    /** Shard 0's datapath: what the shards share (the policy view) is read from it. */
-    private Datapath datapath;
     private PolicyController policies;
     private Thread workerThread;
     private Thread egressThread;
@@ -206,7 +204,6 @@ public final class Gateway implements AutoCloseable {
             shards.add(new Shard(k, config, queues.get(k), offload ? taps.get(k) : null, low, high, tableEntries, slot,
                     replySlots, replySlot, timeouts, observer, resources));
         }
-        datapath = shards.get(0).datapath;
         if (offload) {
             out.println("tunnel: transmit offload: replies are read as TCP super-packets and sent whole through TAP device "
                     + taps.get(0).name() + " (the kernel keeps them one packet to the node)");
@@ -232,24 +229,24 @@ public final class Gateway implements AutoCloseable {
                 + " pinned to CPU " + c + (sharded ? " and up (shard k on CPU " + c + " + k)" : "")));
         out.println("tunnel: " + (config.tunnelDirectReader() ? "recvmmsg straight into ring slots"
                 : "Netty datagram channel" + (config.tunnelGro() ? " with UDP GRO" : "")));
-        List<Counters> requestCounters = new ArrayList<>();
-        List<Counters> replyCounters = new ArrayList<>();
+        int n = shards.size();
+        Counters[] request = new Counters[2 * n];
+        Counters[] reply = new Counters[2 * n];
+        Counters[] shardRequest = new Counters[n];
+        Counters[] shardReply = new Counters[n];
         List<ConnTable> tables = new ArrayList<>();
         for (Shard s : shards) {
-            requestCounters.add(s.request);
-            requestCounters.add(s.tunnelRx);
-            replyCounters.add(s.reply);
-            replyCounters.add(s.egressRx);
+            request[2 * s.index] = shardRequest[s.index] = s.request;
+            request[2 * s.index + 1] = s.tunnelRx;
+            reply[2 * s.index] = shardReply[s.index] = s.reply;
+            reply[2 * s.index + 1] = s.egressRx;
             tables.add(s.table);
         }
-        Counters[] request = requestCounters.toArray(Counters[]::new);
-        Counters[] reply = replyCounters.toArray(Counters[]::new);
-        Counters[] shardRequest = shards.stream().map(s -> s.request).toArray(Counters[]::new);
-        Counters[] shardReply = shards.stream().map(s -> s.reply).toArray(Counters[]::new);
         GatewayMetrics metrics = new GatewayMetrics(request, reply, tables, shardRequest, shardReply,
                 this::natStatsPerShard, () -> servedCount());
-        ConntrackReport conntrack = new ConntrackReport(tables, timeouts, System::currentTimeMillis, datapath::policies,
-                request, reply);
+        // the policy view is the same in every shard
+        ConntrackReport conntrack = new ConntrackReport(tables, timeouts, System::currentTimeMillis,
+                shards.get(0).datapath::policies, request, reply);
         admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, this::healthy, conntrack,
                 policies::snapshot);
         housekeeping.scheduleWithFixedDelay(this::releaseDrainedEgressIps, 1, 1, TimeUnit.SECONDS);

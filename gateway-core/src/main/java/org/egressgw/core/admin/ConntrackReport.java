@@ -81,13 +81,14 @@ public final class ConntrackReport {
                             .append("],\"shard\":").append(shard)
                             .append("}\n");
                 } else {
-                    sb.append(String.format("%-4s %-44s reply %-44s %-16s %6ds  %-28s node %-15s pkts %d/%d bytes %d/%d%n",
+                    sb.append(String.format("%-4s %-44s reply %-44s %-16s %6ds  %-28s node %-15s pkts %d/%d bytes %d/%d",
                             protoName(proto), orig, rep, ConnState.name(state), left, policyName,
                             Ipv4Address.toString(t.vtep(e)), t.packets(e, false), t.packets(e, true), t.bytes(e, false),
                             t.bytes(e, true)));
                     if (tables.size() > 1) {
-                        sb.insert(sb.length() - System.lineSeparator().length(), " shard " + shard);
+                        sb.append(" shard ").append(shard);
                     }
+                    sb.append(System.lineSeparator());
                 }
             });
         }

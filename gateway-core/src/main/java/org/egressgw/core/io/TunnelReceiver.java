@@ -108,14 +108,6 @@ public final class TunnelReceiver implements AutoCloseable {
         return (IoEventLoop) group.next();
     }
 
-    /** The direct reader's socket descriptor (to attach a steering program to its {@code SO_REUSEPORT} group). */
-    public int socketFd() {
-        if (direct == null) {
-            throw new IllegalStateException("only the direct reader exposes its socket");
-        }
-        return direct.fd().intValue();
-    }
-
     /** True once the direct reader gave up on the socket after an unexpected error. */
     public boolean failed() {
         return direct != null && direct.failed();
