@@ -6,7 +6,44 @@ import org.agrona.MutableDirectBuffer;
 
 /**
  * Flyweight accessors for an ARP packet for Ethernet/IPv4 (RFC 826), the only kind the gateway
- * answers. {@code off} is the first byte of the ARP payload (after the Ethernet header). After
+ * answers.
+ *
+ * <p>Layout: RFC 826 lists the fields in order (ar$hrd .. ar$tpa) with lengths that depend on
+ * ar$hln and ar$pln; drawn here in 32-bit rows for 6-octet hardware and 4-octet protocol addresses.
+ * Bit numbers on top, byte offsets from {@code off} on the left:
+ *
+ * <pre>
+ *        0                   1                   2                   3
+ *        0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    0  |         Hardware Type         |         Protocol Type         |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |  HW Addr Len  | Proto Addr Len|             Opcode            |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    8  |              Sender Hardware Address (octets 0-3)             |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   12  |      Sender HW Addr (4-5)     |    Sender Proto Addr (0-1)    |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   16  |    Sender Proto Addr (2-3)    |      Target HW Addr (0-1)     |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   20  |              Target Hardware Address (octets 2-5)             |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   24  |                    Target Protocol Address                    |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ *   HTYPE_OFFSET        0   ar$hrd, HTYPE_ETHERNET 1
+ *   PTYPE_OFFSET        2   ar$pro, Ethernet.TYPE_IPV4 0x0800
+ *   HLEN_OFFSET         4   ar$hln, 6
+ *   PLEN_OFFSET         5   ar$pln, 4
+ *   OP_OFFSET           6   ar$op, OP_REQUEST 1, OP_REPLY 2
+ *   SENDER_MAC_OFFSET   8   ar$sha, 6 octets
+ *   SENDER_IP_OFFSET   14   ar$spa, 4 octets
+ *   TARGET_MAC_OFFSET  18   ar$tha, 6 octets
+ *   TARGET_IP_OFFSET   24   ar$tpa, 4 octets
+ *   LENGTH             28
+ * </pre>
+ *
+ * <p>{@code off} is the first byte of the ARP payload (after the Ethernet header). After
  * {@link #check} returns {@link PacketError#NONE} every accessor stays within {@link #LENGTH} bytes.
  */
 public final class Arp {

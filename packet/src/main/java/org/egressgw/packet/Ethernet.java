@@ -6,9 +6,34 @@ import org.agrona.MutableDirectBuffer;
 
 /**
  * Flyweight accessors for an Ethernet II header (no 802.1Q tag parsing: a {@link #TYPE_VLAN} frame
- * is reported by its ether type and left to the caller). {@code off} is the first byte of the header.
- * Call {@link #check} once; after it returns {@link PacketError#NONE} every accessor stays within
- * {@link #HEADER_LENGTH} bytes.
+ * is reported by its ether type and left to the caller).
+ *
+ * <p>Layout: Ethernet II (DIX) framing, as RFC 894 uses it for IPv4 and IEEE 802.3 defines it (its
+ * "Length/Type" field holds a type when it is 0x0600 or more). Bit numbers on top, byte offsets
+ * from {@code off} on the left:
+ *
+ * <pre>
+ *        0                   1                   2                   3
+ *        0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    0  |                Destination Address (octets 0-3)               |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |    Destination Addr. (4-5)    |      Source Address (0-1)     |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    8  |                  Source Address (octets 2-5)                  |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   12  |           Ether Type          |  payload, 46-1500 octets ...
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ *   DST_OFFSET      0   destination MAC, 6 octets
+ *   SRC_OFFSET      6   source MAC, 6 octets
+ *   TYPE_OFFSET    12   ether type, 16 bits: TYPE_IPV4 0x0800, TYPE_ARP 0x0806,
+ *                       TYPE_IPV6 0x86DD, TYPE_VLAN 0x8100 (an 802.1Q tag would sit here)
+ *   HEADER_LENGTH  14   preamble, start delimiter and FCS are not in the buffer
+ * </pre>
+ *
+ * <p>{@code off} is the first byte of the header. Call {@link #check} once; after it returns
+ * {@link PacketError#NONE} every accessor stays within {@link #HEADER_LENGTH} bytes.
  */
 public final class Ethernet {
     public static final int HEADER_LENGTH = 14;

@@ -5,11 +5,68 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * Flyweight accessors for an ICMPv4 header (RFC 792). {@code off} is the first byte of the header.
- * After {@link #check} returns {@link PacketError#NONE} every accessor stays within
- * {@link #HEADER_LENGTH} bytes. Bytes 4..7 mean different things per type: identifier/sequence
- * for echo, next-hop MTU (bytes 6..7) for "fragmentation needed". Setters never touch the
- * checksum; see {@link Checksum#icmp} and {@link Checksum#update16}.
+ * Flyweight accessors for an ICMPv4 header (RFC 792).
+ *
+ * <p>Layouts of the messages this class knows. Bit numbers on top, byte offsets from {@code off}
+ * on the left:
+ *
+ * <pre>
+ * Echo request (TYPE_ECHO_REQUEST 8) and echo reply (TYPE_ECHO_REPLY 0), RFC 792:
+ *
+ *        0                   1                   2                   3
+ *        0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    0  |      Type     |      Code     |            Checksum           |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |           Identifier          |        Sequence Number        |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    8  |     Data ...
+ *       +-+-+-+-+-
+ *
+ * Destination unreachable (TYPE_DEST_UNREACHABLE 3), code CODE_FRAG_NEEDED 4, with the
+ * next-hop MTU of RFC 1191 section 4:
+ *
+ *        0                   1                   2                   3
+ *        0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    0  |    Type = 3   |    Code = 4   |            Checksum           |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |           Unused = 0          |          Next-Hop MTU         |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    8  |      Internet Header + 64 bits of Original Data Datagram      |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * Bytes 4..7 of the other error types isError accepts (RFC 792); bytes 8 on are the
+ * same quoted datagram:
+ *
+ * destination unreachable, other codes (3), source quench (TYPE_SOURCE_QUENCH 4),
+ * time exceeded (TYPE_TIME_EXCEEDED 11):
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |                             unused                            |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * redirect (TYPE_REDIRECT 5):
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |                    Gateway Internet Address                   |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * parameter problem (TYPE_PARAMETER_PROBLEM 12):
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |    Pointer    |                     unused                    |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ *   TYPE_OFFSET          0
+ *   CODE_OFFSET          1
+ *   CHECKSUM_OFFSET      2   over the whole ICMP message
+ *   IDENTIFIER_OFFSET    4   echo only
+ *   SEQUENCE_OFFSET      6   echo only
+ *   NEXT_HOP_MTU_OFFSET  6   fragmentation needed only
+ *   HEADER_LENGTH        8   echo data or the quoted datagram start here
+ * </pre>
+ *
+ * <p>{@code off} is the first byte of the header. After {@link #check} returns
+ * {@link PacketError#NONE} every accessor stays within {@link #HEADER_LENGTH} bytes. Bytes 4..7
+ * mean different things per type: identifier/sequence for echo, next-hop MTU (bytes 6..7) for
+ * "fragmentation needed". Setters never touch the checksum; see {@link Checksum#icmp} and
+ * {@link Checksum#update16}.
  */
 public final class Icmp {
     public static final int HEADER_LENGTH = 8;

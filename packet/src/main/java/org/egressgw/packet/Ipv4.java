@@ -7,6 +7,40 @@ import org.agrona.MutableDirectBuffer;
 /**
  * Flyweight accessors for an IPv4 header (RFC 791). {@code off} is the first byte of the header.
  *
+ * <p>Layout, RFC 791 section 3.1. Bit numbers on top, byte offsets from {@code off} on the left:
+ *
+ * <pre>
+ *        0                   1                   2                   3
+ *        0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    0  |Version|  IHL  |Type of Service|          Total Length         |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |         Identification        |0|D|M|     Fragment Offset     |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    8  |  Time to Live |    Protocol   |        Header Checksum        |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   12  |                         Source Address                        |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   16  |                      Destination Address                      |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   20  |                    Options                    |    Padding    |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ *   VERSION_IHL_OFFSET      0   version (high 4 bits), IHL in 32-bit words (low 4 bits)
+ *   TOS_OFFSET              1   type of service (now DSCP and ECN)
+ *   TOTAL_LENGTH_OFFSET     2   header plus data, in octets
+ *   IDENTIFICATION_OFFSET   4
+ *   FLAGS_FRAGMENT_OFFSET   6   16-bit word: bit 0 reserved, FLAG_DF 0x4000 (D),
+ *                               FLAG_MF 0x2000 (M), FRAGMENT_OFFSET_MASK 0x1fff (8-octet units)
+ *   TTL_OFFSET              8
+ *   PROTOCOL_OFFSET         9   PROTO_ICMP 1, PROTO_TCP 6, PROTO_UDP 17
+ *   CHECKSUM_OFFSET        10   over the header only
+ *   SRC_ADDRESS_OFFSET     12
+ *   DST_ADDRESS_OFFSET     16
+ *   MIN_HEADER_LENGTH      20   IHL 5, no options; options run to IHL * 4,
+ *                               at most MAX_HEADER_LENGTH 60 (IHL 15)
+ * </pre>
+ *
  * <p>Validate once with {@link #check}; after it returns {@link PacketError#NONE} every getter stays
  * within the {@code len} given to it, options are allowed ({@link #headerLength} says where the
  * payload starts) and the payload is {@code totalLength - headerLength} bytes.

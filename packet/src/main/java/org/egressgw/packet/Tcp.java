@@ -5,11 +5,48 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * Flyweight accessors for a TCP header (RFC 9293). {@code off} is the first byte of the header.
- * After {@link #check} returns {@link PacketError#NONE} the whole header, options included
- * ({@link #headerLength} bytes), lies within the {@code l4len} given, so {@link #findOption} and
- * {@link #mss} are safe. Setters never touch the checksum; see {@link Checksum#transport} and
- * {@link Checksum#update16}.
+ * Flyweight accessors for a TCP header (RFC 9293).
+ *
+ * <p>Layout, RFC 9293 section 3.1. Bit numbers on top, byte offsets from {@code off} on the left:
+ *
+ * <pre>
+ *        0                   1                   2                   3
+ *        0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    0  |          Source Port          |        Destination Port       |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |                        Sequence Number                        |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    8  |                     Acknowledgment Number                     |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   12  |  Data |       |C|E|U|A|P|R|S|F|                               |
+ *       | Offset| Rsrvd |W|C|R|C|S|S|Y|I|             Window            |
+ *       |       |       |R|E|G|K|H|T|N|N|                               |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   16  |            Checksum           |         Urgent Pointer        |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   20  |                           [Options]                           |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ *   SRC_PORT_OFFSET         0
+ *   DST_PORT_OFFSET         2
+ *   SEQUENCE_OFFSET         4
+ *   ACKNOWLEDGMENT_OFFSET   8
+ *   DATA_OFFSET_OFFSET     12   data offset in 32-bit words (high 4 bits), reserved (low 4 bits)
+ *   FLAGS_OFFSET           13   CWR 0x80, ECE 0x40, URG 0x20, ACK 0x10,
+ *                               PSH 0x08, RST 0x04, SYN 0x02, FIN 0x01
+ *   WINDOW_OFFSET          14
+ *   CHECKSUM_OFFSET        16   over pseudo-header, header and data
+ *   URGENT_POINTER_OFFSET  18
+ *   MIN_HEADER_LENGTH      20   data offset 5; options run to data offset * 4,
+ *                               at most MAX_HEADER_LENGTH 60 (data offset 15)
+ *   MSS option (section 3.2): kind OPTION_MSS 2, length OPTION_MSS_LENGTH 4, 16-bit value
+ * </pre>
+ *
+ * <p>{@code off} is the first byte of the header. After {@link #check} returns
+ * {@link PacketError#NONE} the whole header, options included ({@link #headerLength} bytes), lies
+ * within the {@code l4len} given, so {@link #findOption} and {@link #mss} are safe. Setters never
+ * touch the checksum; see {@link Checksum#transport} and {@link Checksum#update16}.
  */
 public final class Tcp {
     public static final int MIN_HEADER_LENGTH = 20;

@@ -5,10 +5,31 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * Flyweight accessors for a UDP header (RFC 768). {@code off} is the first byte of the header.
- * After {@link #check} returns {@link PacketError#NONE} the header and {@link #length} bytes of
- * datagram lie within the {@code l4len} given. Setters never touch the checksum; see
- * {@link Checksum#udp} and {@link Checksum#updateUdp16}.
+ * Flyweight accessors for a UDP header (RFC 768).
+ *
+ * <p>Layout, RFC 768 (drawn in 32-bit rows). Bit numbers on top, byte offsets from {@code off} on
+ * the left:
+ *
+ * <pre>
+ *        0                   1                   2                   3
+ *        0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    0  |          Source Port          |        Destination Port       |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |             Length            |            Checksum           |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ *   SRC_PORT_OFFSET   0
+ *   DST_PORT_OFFSET   2
+ *   LENGTH_OFFSET     4   header plus data, in octets
+ *   CHECKSUM_OFFSET   6   over pseudo-header, header and data; 0 means none was computed
+ *   HEADER_LENGTH     8   the data octets start here
+ * </pre>
+ *
+ * <p>{@code off} is the first byte of the header. After {@link #check} returns
+ * {@link PacketError#NONE} the header and {@link #length} bytes of datagram lie within the
+ * {@code l4len} given. Setters never touch the checksum; see {@link Checksum#udp} and
+ * {@link Checksum#updateUdp16}.
  */
 public final class Udp {
     public static final int HEADER_LENGTH = 8;

@@ -5,10 +5,28 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * Flyweight accessors for a VXLAN header (RFC 7348). {@code off} is the first byte of the VXLAN
- * header (after the outer UDP header); the inner Ethernet frame starts at {@code off + HEADER_LENGTH}.
- * After {@link #check} returns {@link PacketError#NONE} the header and an inner Ethernet header lie
- * within the {@code len} given.
+ * Flyweight accessors for a VXLAN header (RFC 7348).
+ *
+ * <p>Layout, RFC 7348 section 5. Bit numbers on top, byte offsets from {@code off} on the left:
+ *
+ * <pre>
+ *        0                   1                   2                   3
+ *        0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    0  |R|R|R|R|I|R|R|R|                    Reserved                   |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    4  |         VXLAN Network Identifier (VNI)        |    Reserved   |
+ *       +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ *   FLAGS_OFFSET   0   FLAG_I 0x08 (I: the VNI is valid); R bits are reserved
+ *   VNI_OFFSET     4   24-bit VNI in bytes 4..6 (at most MAX_VNI 0xffffff); byte 7 reserved
+ *   HEADER_LENGTH  8   the inner Ethernet frame (without its FCS) starts here
+ * </pre>
+ *
+ * <p>{@code off} is the first byte of the VXLAN header (after the outer UDP header); the inner
+ * Ethernet frame starts at {@code off + HEADER_LENGTH}. After {@link #check} returns
+ * {@link PacketError#NONE} the header and an inner Ethernet header lie within the {@code len}
+ * given.
  */
 public final class Vxlan {
     public static final int HEADER_LENGTH = 8;
