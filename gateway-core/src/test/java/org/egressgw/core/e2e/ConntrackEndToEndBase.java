@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
-import org.egressgw.core.GatewayProcess;
+import org.egressgw.testbed.GatewayProcess;
 import org.egressgw.testbed.ExecResult;
 import org.egressgw.testbed.Topology;
 import org.egressgw.testbed.TopologyOptions;

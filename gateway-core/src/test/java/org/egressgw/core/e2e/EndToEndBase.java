@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.egressgw.core.GatewayProcess;
+import org.egressgw.testbed.GatewayProcess;
 import org.egressgw.testbed.ExecResult;
 import org.egressgw.testbed.Probes;
 import org.egressgw.testbed.Topology;

@@ -8,7 +8,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.egressgw.core.GatewayProcess;
+import org.egressgw.testbed.GatewayProcess;
 import org.egressgw.testbed.ExecResult;
 import org.egressgw.testbed.GatewayFiles;
 import org.egressgw.testbed.Probes;

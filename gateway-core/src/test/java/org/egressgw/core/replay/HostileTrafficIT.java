@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.egressgw.core.GatewayProcess;
+import org.egressgw.testbed.GatewayProcess;
 import org.egressgw.testbed.ExecResult;
 import org.egressgw.testbed.Probes;
 import org.egressgw.testbed.Topology;

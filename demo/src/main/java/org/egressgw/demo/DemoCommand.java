@@ -1,9 +1,10 @@
-package org.egressgw.core.cli;
+package org.egressgw.demo;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.egressgw.core.GatewayProcess;
+import org.egressgw.core.cli.CommandExtension;
+import org.egressgw.testbed.GatewayProcess;
 import org.egressgw.testbed.ExecResult;
 import org.egressgw.testbed.Topology;
 import org.egressgw.testbed.TopologyOptions;
@@ -14,9 +15,13 @@ import picocli.CommandLine.Option;
  * {@code demo}: builds a small cluster out of network namespaces (two pods on a node whose kernel
  * VXLAN device tunnels to this gateway, an external server), runs the gateway on it, shows which
  * source address the server saw for each pod, and tears everything down.
+ *
+ * <p>Lives in its own module with the test bed it needs, so a gateway node's jar carries neither; the
+ * launcher puts this module on the class path when it was built, and {@code Main} finds the command
+ * through {@link java.util.ServiceLoader}.
  */
 @Command(name = "demo", description = "Self-contained demo in network namespaces (needs root, iproute2, iptables, curl, python3).")
-final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand implements Callable<Integer>, CommandExtension {
     @Option(names = "--assigned-egress-ip", description = "Also assign the egress IP to the gateway's egress interface.")
     boolean assigned;
 

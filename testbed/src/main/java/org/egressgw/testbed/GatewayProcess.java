@@ -1,4 +1,4 @@
-package org.egressgw.core;
+package org.egressgw.testbed;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -8,12 +8,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.egressgw.testbed.Topology;
 
 /**
  * A gateway started as its own process inside the topology's gateway namespace, as an operator
- * would run it ({@code ip netns exec GW egress-gateway run --config FILE}). Used by the demo and
- * the end-to-end tests.
+ * would run it ({@code ip netns exec GW egress-gateway run --config FILE}). Used by the demo, the
+ * end-to-end tests and the benchmarks.
  */
 public final class GatewayProcess implements AutoCloseable {
     private final Process process;
@@ -24,7 +23,10 @@ public final class GatewayProcess implements AutoCloseable {
         this.log = log;
     }
 
-    /** The command that runs this same build's CLI in a new JVM. */
+    /** The gateway's command-line entry point (gateway-core), started by name: the test bed does not link it. */
+    public static final String MAIN_CLASS = "org.egressgw.core.cli.Main";
+
+    /** The command that runs this same build's CLI in a new JVM (the caller's class path must hold gateway-core). */
     public static List<String> command(String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
@@ -34,7 +36,7 @@ public final class GatewayProcess implements AutoCloseable {
         cmd.add("-Xmx512m");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
-        cmd.add("org.egressgw.core.cli.Main");
+        cmd.add(MAIN_CLASS);
         cmd.addAll(List.of(args));
         return cmd;
     }
