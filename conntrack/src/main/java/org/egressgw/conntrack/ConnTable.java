@@ -152,6 +152,9 @@ public final class ConnTable implements AutoCloseable {
     private int compactCursor;
     private int[] scratch = new int[64];
 
+    /** Connections tracked unless configured otherwise (Cilium's default TCP table size). */
+    public static final int DEFAULT_CAPACITY = 524_288;
+
     /**
      * Allocates the table with a random hash seed.
      *

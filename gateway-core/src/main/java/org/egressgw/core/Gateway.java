@@ -18,6 +18,7 @@ import io.netty.channel.epoll.LinuxSocket;
 import org.egressgw.conntrack.ConnTable;
 import org.egressgw.conntrack.Timeouts;
 import org.egressgw.control.config.GatewayConfig;
+import org.egressgw.control.config.TunnelConfig;
 import org.egressgw.control.policy.CompiledPolicies;
 import org.egressgw.control.source.ClusterSource;
 import org.egressgw.control.source.FileClusterSource;
@@ -130,10 +131,10 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void startUp() throws Exception {
-        int egressMtu = Interfaces.mtu(config.egressInterface());
-        int slot = Integer.highestOneBit(Math.max(config.underlayMtu(), egressMtu) + Datapath.REPLY_OFFSET - 1) << 1;
+        int egressMtu = Interfaces.mtu(config.egress().interfaceName());
+        int slot = Integer.highestOneBit(Math.max(config.tunnel().mtu(), egressMtu) + Datapath.REPLY_OFFSET - 1) << 1;
         int maxDatagram = slot - Datapath.REQUEST_OFFSET;
-        int shardCount = config.shards();
+        int shardCount = config.pipeline().shards();
         boolean sharded = shardCount > 1;
 
         // transmit offload: replies are read as TCP super-packets, translated once, and written to a TAP
@@ -146,43 +147,43 @@ public final class Gateway implements AutoCloseable {
         List<TunDevice> queues = new ArrayList<>();
         for (int k = 0; k < shardCount; k++) {
             // later queues by the name the kernel gave the first (egress.device may be a pattern like egw%d)
-            TunDevice q = TunDevice.open(k == 0 ? config.egressDevice() : queues.get(0).name(), false, true,
-                    config.egressOffload() ? VirtioNetHeader.LENGTH : 0,
+            TunDevice q = TunDevice.open(k == 0 ? config.egress().device() : queues.get(0).name(), false, true,
+                    config.egress().offload() ? VirtioNetHeader.LENGTH : 0,
                     offload ? TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 : 0, sharded);
             resources.add(q);
             queues.add(q);
         }
         tun = queues.get(0);
-        out.println("plumbing: + TUN device " + tun.name() + (config.egressOffload() ? " with GSO offload" : "")
+        out.println("plumbing: + TUN device " + tun.name() + (config.egress().offload() ? " with GSO offload" : "")
                 + (offload ? ", reading TCP super-packets" : "") + (sharded ? ", " + shardCount + " queues" : "")
                 + " (removed when the gateway exits)");
         plumbing = new HostPlumbing(out);
         resources.add(plumbing);
         // the TUN device's MTU is the tunnel's inner MTU: when the kernel forwards a reply into it,
         // it answers DF packets that cannot fit with fragmentation-needed and fragments the others
-        plumbing.setUpTun(tun.name(), Math.min(egressMtu, config.innerMtu()));
+        plumbing.setUpTun(tun.name(), Math.min(egressMtu, config.tunnel().innerMtu()));
         if (offload) {
             // a super-packet must still fit an IPv4 packet once encapsulated: larger ones are cut first
             plumbing.gsoMaxSize(tun.name(), MAX_OFFLOADED_PACKET);
         }
-        if (config.egressNotrack()) {
-            plumbing.untrack(tun.name(), config.tunnelListenIp(), config.tunnelListenPort(), config.tunnelDstPort());
+        if (config.egress().notrack()) {
+            plumbing.untrack(tun.name(), config.tunnel().listenIp(), config.tunnel().listenPort(), config.tunnel().dstPort());
         }
         if (offload) {
-            plumbing.setUpTap(taps.get(0).name(), config.underlayMtu());
+            plumbing.setUpTap(taps.get(0).name(), config.tunnel().mtu());
         }
 
         // shard k owns ports [low + k * span, low + (k + 1) * span), the last one also the remainder
-        int span = (config.portRangeHigh() - config.portRangeLow() + 1) / shardCount;
+        int span = (config.egress().portHigh() - config.egress().portLow() + 1) / shardCount;
         if (sharded) {
-            FlowSteering replies = FlowSteering.replies(shardCount, config.portRangeLow(), span);
+            FlowSteering replies = FlowSteering.replies(shardCount, config.egress().portLow(), span);
             resources.add(replies);
             replies.attachTo(tun);
             out.println("plumbing: + eBPF queue steering on " + tun.name() + ": a reply goes to the shard owning its"
-                    + " destination port (" + span + " ports each from " + config.portRangeLow() + ")");
+                    + " destination port (" + span + " ports each from " + config.egress().portLow() + ")");
         }
-        Timeouts timeouts = new Timeouts(config.timeoutTcpSynMillis(), config.timeoutTcpEstablishedMillis(),
-                config.timeoutTcpClosingMillis(), config.timeoutUdpMillis(), config.timeoutIcmpMillis());
+        Timeouts timeouts = new Timeouts(config.conntrack().timeouts().tcpSynMillis(), config.conntrack().timeouts().tcpEstablishedMillis(),
+                config.conntrack().timeouts().tcpClosingMillis(), config.conntrack().timeouts().udpMillis(), config.conntrack().timeouts().icmpMillis());
         DropObserver observer = dropObserver;
         if (sharded && observer != null) {
             // a drop capture has one writer: the shards take turns (drops are off the fast path)
@@ -195,12 +196,12 @@ public final class Gateway implements AutoCloseable {
             };
         }
         // super-packets need 64 KiB slots: the reply ring then holds 1/32 of the slots in the same memory
-        int replySlots = offload ? Math.max(64, config.ringSize() / 32) : config.ringSize();
+        int replySlots = offload ? Math.max(64, config.pipeline().ringSize() / 32) : config.pipeline().ringSize();
         int replySlot = offload ? Datapath.REPLY_OFFSET + MAX_OFFLOADED_SLOT : slot;
-        int tableEntries = (config.conntrackMaxEntries() + shardCount - 1) / shardCount;
+        int tableEntries = (config.conntrack().maxEntries() + shardCount - 1) / shardCount;
         for (int k = 0; k < shardCount; k++) {
-            int low = config.portRangeLow() + k * span;
-            int high = k == shardCount - 1 ? config.portRangeHigh() : low + span - 1;
+            int low = config.egress().portLow() + k * span;
+            int high = k == shardCount - 1 ? config.egress().portHigh() : low + span - 1;
             shards.add(new Shard(k, config, queues.get(k), offload ? taps.get(k) : null, low, high, tableEntries, slot,
                     replySlots, replySlot, timeouts, observer, resources));
         }
@@ -210,25 +211,25 @@ public final class Gateway implements AutoCloseable {
         }
 
         // the first compilation is applied before any packet is read
-        ClusterSource source = config.clusterKubernetes().isPresent()
-                ? KubernetesClusterSource.connect(config.clusterKubernetes().get())
-                : new FileClusterSource(config.clusterPaths());
-        policies = new PolicyController(source, config.nodeName(), config.egressInterface(), Interfaces::firstIpv4,
+        ClusterSource source = config.cluster().kubernetes().isPresent()
+                ? KubernetesClusterSource.connect(config.cluster().kubernetes().get())
+                : new FileClusterSource(config.cluster().paths());
+        policies = new PolicyController(source, config.node().name(), config.egress().interfaceName(), Interfaces::firstIpv4,
                 this::applyPolicies, out);
         resources.add(policies);
         policies.start();
 
-        InetSocketAddress listen = new InetSocketAddress(Ipv4Address.toString(config.tunnelListenIp()), config.tunnelListenPort());
-        if (config.inlinePipeline()) {
+        InetSocketAddress listen = new InetSocketAddress(Ipv4Address.toString(config.tunnel().listenIp()), config.tunnel().listenPort());
+        if (config.pipeline().inline()) {
             startInline(listen, maxDatagram);
         } else {
             startHandoff(listen, maxDatagram);
         }
 
-        config.pinCpu().ifPresent(c -> out.println("pipeline: the datapath thread" + (sharded ? "s are" : " is")
+        config.pipeline().pinCpu().ifPresent(c -> out.println("pipeline: the datapath thread" + (sharded ? "s are" : " is")
                 + " pinned to CPU " + c + (sharded ? " and up (shard k on CPU " + c + " + k)" : "")));
-        out.println("tunnel: " + (config.tunnelDirectReader() ? "recvmmsg straight into ring slots"
-                : "Netty datagram channel" + (config.tunnelGro() ? " with UDP GRO" : "")));
+        out.println("tunnel: " + (config.tunnel().directReader() ? "recvmmsg straight into ring slots"
+                : "Netty datagram channel" + (config.tunnel().gro() ? " with UDP GRO" : "")));
         int n = shards.size();
         Counters[] request = new Counters[2 * n];
         Counters[] reply = new Counters[2 * n];
@@ -247,17 +248,17 @@ public final class Gateway implements AutoCloseable {
         // the policy view is the same in every shard
         ConntrackReport conntrack = new ConntrackReport(tables, timeouts, System::currentTimeMillis,
                 shards.get(0).datapath::policies, request, reply);
-        admin = new AdminServer(config.adminHost(), config.adminPort(), metrics, this::healthy, conntrack,
+        admin = new AdminServer(config.admin().host(), config.admin().port(), metrics, this::healthy, conntrack,
                 policies::snapshot);
         housekeeping.scheduleWithFixedDelay(this::releaseDrainedEgressIps, 1, 1, TimeUnit.SECONDS);
 
         CompiledPolicies compiled = policies.snapshot().compiled();
-        out.println("egress-gateway ready: node " + config.nodeName() + ", tunnel " + listen.getAddress().getHostAddress()
-                + ":" + config.tunnelListenPort() + " vni " + config.vni() + " mac " + MacAddress.toString(config.gatewayMac())
-                + ", egress " + config.egressInterface() + " via " + tun.name() + ", " + compiled.served().size()
+        out.println("egress-gateway ready: node " + config.node().name() + ", tunnel " + listen.getAddress().getHostAddress()
+                + ":" + config.tunnel().listenPort() + " vni " + config.tunnel().vni() + " mac " + MacAddress.toString(config.tunnel().mac())
+                + ", egress " + config.egress().interfaceName() + " via " + tun.name() + ", " + compiled.served().size()
                 + " policies served, egress IPs " + Arrays.stream(PolicyController.egressIps(compiled))
                         .mapToObj(Ipv4Address::toString).toList()
-                + ", admin http://" + config.adminHost() + ":" + admin.port());
+                + ", admin http://" + config.admin().host() + ":" + admin.port());
         out.flush();
     }
 
@@ -269,7 +270,7 @@ public final class Gateway implements AutoCloseable {
      */
     private void startInline(InetSocketAddress listen, int maxDatagram) throws Exception {
         boolean sharded = shards.size() > 1;
-        long pollNanos = config.spinWhenIdle() ? Long.MAX_VALUE : TimeUnit.MICROSECONDS.toNanos(config.pollMicros());
+        long pollNanos = config.pipeline().spinWhenIdle() ? Long.MAX_VALUE : TimeUnit.MICROSECONDS.toNanos(config.pipeline().pollMicros());
         List<LinuxSocket> sockets = new ArrayList<>();
         if (sharded) {
             // the whole group is bound and steered before any socket is read: a flow's first packets must not
@@ -287,12 +288,12 @@ public final class Gateway implements AutoCloseable {
             Runnable inline = s.worker::pollInline;
             s.egressReceiver = new EgressReceiver(s.queue, s.replyRing.ring(), s.egressRx, inline);
             s.tunnelReceiver = new TunnelReceiver(listen, s.requestRing.ring(), maxDatagram, s.tunnelRx, inline,
-                    config.tunnelGro(), pollNanos, config.tunnelDirectReader(),
+                    config.tunnel().gro(), pollNanos, config.tunnel().directReader(),
                     sharded ? "egw-datapath-" + s.index : "egw-datapath", sharded ? sockets.get(s.index) : null);
             s.inlineTun = InlineTunReader.register(s.tunnelReceiver.eventLoop(), s.queue, s.egressReceiver, inline,
                     Worker.EXPIRY_INTERVAL_MILLIS);
-            if (config.pinCpu().isPresent()) {
-                int cpu = config.pinCpu().getAsInt() + s.index;
+            if (config.pipeline().pinCpu().isPresent()) {
+                int cpu = config.pipeline().pinCpu().getAsInt() + s.index;
                 s.tunnelReceiver.eventLoop().submit(() -> CpuAffinity.pinCurrentThread(cpu)).sync();
             }
         }
@@ -302,15 +303,15 @@ public final class Gateway implements AutoCloseable {
                     + " SO_REUSEPORT group steers a request to the shard of its flow");
         }
         out.println("pipeline: inline (one thread reads the tunnel socket and the TUN device and runs the datapath)"
-                + (config.spinWhenIdle() ? ", busy-polling"
-                        : config.pollMicros() > 0 ? ", polling until " + config.pollMicros() + " µs pass without a packet" : ""));
+                + (config.pipeline().spinWhenIdle() ? ", busy-polling"
+                        : config.pipeline().pollMicros() > 0 ? ", polling until " + config.pipeline().pollMicros() + " µs pass without a packet" : ""));
     }
 
     /** Three threads joined by the rings: tunnel receiver, TUN receiver, datapath (one shard only). */
     private void startHandoff(InetSocketAddress listen, int maxDatagram) throws Exception {
         Shard s = shards.get(0);
         Worker worker = s.worker;
-        OptionalInt cpu = config.pinCpu();
+        OptionalInt cpu = config.pipeline().pinCpu();
         CompletableFuture<Void> pinned = new CompletableFuture<>();
         workerThread = new Thread(() -> {
             try {
@@ -337,7 +338,7 @@ public final class Gateway implements AutoCloseable {
         egressThread.start();
 
         s.tunnelReceiver = new TunnelReceiver(listen, s.requestRing.ring(), maxDatagram, s.tunnelRx, worker::wake,
-                config.tunnelGro(), 0, config.tunnelDirectReader(), "egw-tunnel-rx", null);
+                config.tunnel().gro(), 0, config.tunnel().directReader(), "egw-tunnel-rx", null);
         out.println("pipeline: handoff (tunnel receiver, TUN receiver and datapath threads joined by rings)");
     }
 
@@ -355,7 +356,7 @@ public final class Gateway implements AutoCloseable {
      * auto and the kernel refuses UDP-tunnel segmentation on TUN devices (before Linux 6.17), which is said.
      */
     private List<TunDevice> openOffloadTap(int queues) throws IOException {
-        if (config.tunnelOffload() == GatewayConfig.Offload.OFF) {
+        if (config.tunnel().offload() == TunnelConfig.Offload.OFF) {
             return null;
         }
         if (HostPlumbing.reversePathFilter() == 1) {
@@ -363,14 +364,14 @@ public final class Gateway implements AutoCloseable {
                     + " forwarded from the TAP device (its source is this host's tunnel address; loose, 2, or 0 would not)",
                     null);
         }
-        if (config.tunnelListenIp() == 0) {
+        if (config.tunnel().listenIp() == 0) {
             return offloadOff("tunnel.listen is 0.0.0.0: a packet the kernel forwards needs a real source address", null);
         }
         List<TunDevice> taps = new ArrayList<>();
         for (int k = 0; k < queues; k++) {
             TunDevice tap;
             try {
-                tap = TunDevice.open(k == 0 ? config.tunnelOffloadDevice() : taps.get(0).name(), true, true,
+                tap = TunDevice.open(k == 0 ? config.tunnel().offloadDevice() : taps.get(0).name(), true, true,
                         VirtioNetHeader.TUNNEL_LENGTH,
                         TunDevice.OFFLOAD_CSUM | TunDevice.OFFLOAD_TSO4 | TunDevice.OFFLOAD_UDP_TUNNEL_GSO, queues > 1);
             } catch (NativeIoException e) {
@@ -389,7 +390,7 @@ public final class Gateway implements AutoCloseable {
 
     /** Why the transmit offload cannot be used: refuses to start with {@code on}, says so and returns null with auto. */
     private List<TunDevice> offloadOff(String why, Exception cause) throws IOException {
-        if (config.tunnelOffload() == GatewayConfig.Offload.ON) {
+        if (config.tunnel().offload() == TunnelConfig.Offload.ON) {
             throw new IOException("tunnel.offload is on, but " + why, cause);
         }
         out.println("tunnel: transmit offload off: " + why + "; replies leave one datagram per segment");
@@ -417,8 +418,8 @@ public final class Gateway implements AutoCloseable {
         for (int ip : wanted) {
             drainingZeroes.remove(ip);
             try {
-                plumbing.steerEgressIp(ip, Interfaces.isLocal(ip), config.egressInterface(), tun.name(),
-                        config.portRangeLow(), config.portRangeHigh());
+                plumbing.steerEgressIp(ip, Interfaces.isLocal(ip), config.egress().interfaceName(), tun.name(),
+                        config.egress().portLow(), config.egress().portHigh());
             } catch (IOException e) {
                 out.println("plumbing: ! could not steer egress IP " + Ipv4Address.toString(ip) + ": " + e.getMessage());
             }

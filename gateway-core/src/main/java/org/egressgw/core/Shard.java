@@ -63,14 +63,14 @@ final class Shard {
         resources.add(table);
         RawIpSender raw = new RawIpSender(64);
         resources.add(raw);
-        this.requestRing = new PacketRing(config.ringSize(), requestSlot);
+        this.requestRing = new PacketRing(config.pipeline().ringSize(), requestSlot);
         this.replyRing = new PacketRing(replySlots, replySlot);
-        DatapathSettings settings = new DatapathSettings(config.tunnelListenIp(), config.tunnelDstPort(), config.vni(),
-                config.gatewayMac(), config.overlayIp().orElse(0), config.overlayIp().isPresent(), config.allowedPeers(),
-                config.innerMtu(), config.mssClamp(), portLow, portHigh, Gateway.PORT_TRIES);
-        EgressSink egressSink = config.egressOffload() ? new GsoTunEgressSink(queue) : new TunEgressSink(queue);
+        DatapathSettings settings = new DatapathSettings(config.tunnel().listenIp(), config.tunnel().dstPort(), config.tunnel().vni(),
+                config.tunnel().mac(), config.tunnel().overlayIp().orElse(0), config.tunnel().overlayIp().isPresent(), config.tunnel().allowedPeers(),
+                config.tunnel().innerMtu(), config.egress().mssClamp(), portLow, portHigh, Gateway.PORT_TRIES);
+        EgressSink egressSink = config.egress().offload() ? new GsoTunEgressSink(queue) : new TunEgressSink(queue);
         this.datapath = new Datapath(settings, table, new Datapath.PolicyView(PolicyTable.EMPTY), egressSink,
-                tap != null ? new OffloadTunnelSink(raw, tap, HostPlumbing.TAP_MAC, index * (0x10000 / config.shards()))
+                tap != null ? new OffloadTunnelSink(raw, tap, HostPlumbing.TAP_MAC, index * (0x10000 / config.pipeline().shards()))
                         : new RawTunnelSink(raw),
                 request, reply);
         if (tap != null) {
@@ -81,7 +81,7 @@ final class Shard {
         }
         // spin, then yield; the worker itself sleeps after ~2000 idle cycles until a producer wakes it
         this.worker = new Worker(datapath, requestRing, replyRing, new BackoffIdleStrategy(200, 1900, 1000, 1000),
-                System::currentTimeMillis, timeouts, config.spinWhenIdle());
+                System::currentTimeMillis, timeouts, config.pipeline().spinWhenIdle());
     }
 
     /** True while its datapath runs and its inputs are read. */

@@ -61,6 +61,10 @@ public final class PortAllocator {
     public static final int EXHAUSTED = -1;
     /** Probes per allocation unless configured otherwise (Cilium's default). */
     public static final int DEFAULT_MAX_TRIES = 32;
+    /** Lowest translated port unless configured otherwise (Cilium's range with kube-proxy replacement). */
+    public static final int DEFAULT_LOW = 32768;
+    /** Highest translated port unless configured otherwise. */
+    public static final int DEFAULT_HIGH = 65535;
     /** Destinations tracked at once unless configured otherwise. */
     public static final int DEFAULT_MAX_DESTINATIONS = 65536;
     /** Ports in use up to which a destination is served by probing; above it, by its bitmap. */

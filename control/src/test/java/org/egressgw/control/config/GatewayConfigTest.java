@@ -75,69 +75,69 @@ class GatewayConfigTest {
                   ringSize: 1024
                 """);
         GatewayConfig c = GatewayConfig.load(f);
-        assertEquals("gw-1", c.nodeName());
-        assertEquals(Ipv4Address.parse("198.51.100.2"), c.tunnelListenIp());
-        assertEquals(4789, c.tunnelListenPort());
-        assertEquals(7, c.vni());
-        assertEquals(List.of(Ipv4Cidr.parse("198.51.100.0/24"), Ipv4Cidr.parse("192.0.2.7/32")), c.allowedPeers());
-        assertEquals(Ipv4Address.parse("10.99.0.2"), c.overlayIp().getAsInt());
-        assertEquals(MacAddress.parse("02:00:0a:63:00:09"), c.gatewayMac());
-        assertEquals(9000, c.underlayMtu());
-        assertEquals(8950, c.innerMtu());
-        assertEquals(8472, c.tunnelDstPort());
-        assertEquals("ext0", c.egressInterface());
-        assertEquals("tun-egress", c.egressDevice());
-        assertEquals(40000, c.portRangeLow());
-        assertEquals(50000, c.portRangeHigh());
-        assertEquals(1400, c.mssClamp());
+        assertEquals("gw-1", c.node().name());
+        assertEquals(Ipv4Address.parse("198.51.100.2"), c.tunnel().listenIp());
+        assertEquals(4789, c.tunnel().listenPort());
+        assertEquals(7, c.tunnel().vni());
+        assertEquals(List.of(Ipv4Cidr.parse("198.51.100.0/24"), Ipv4Cidr.parse("192.0.2.7/32")), c.tunnel().allowedPeers());
+        assertEquals(Ipv4Address.parse("10.99.0.2"), c.tunnel().overlayIp().getAsInt());
+        assertEquals(MacAddress.parse("02:00:0a:63:00:09"), c.tunnel().mac());
+        assertEquals(9000, c.tunnel().mtu());
+        assertEquals(8950, c.tunnel().innerMtu());
+        assertEquals(8472, c.tunnel().dstPort());
+        assertEquals("ext0", c.egress().interfaceName());
+        assertEquals("tun-egress", c.egress().device());
+        assertEquals(40000, c.egress().portLow());
+        assertEquals(50000, c.egress().portHigh());
+        assertEquals(1400, c.egress().mssClamp());
         assertEquals(List.of(Path.of("/etc/egress-gateway/policies"), dir.toAbsolutePath().resolve("inventory")),
-                c.clusterPaths());
-        assertEquals("0.0.0.0", c.adminHost());
-        assertEquals(9000, c.adminPort());
-        assertEquals(1024, c.conntrackMaxEntries());
-        assertEquals(500, c.timeoutTcpSynMillis());
-        assertEquals(7_200_000, c.timeoutTcpEstablishedMillis());
-        assertEquals(10_000, c.timeoutTcpClosingMillis());
-        assertEquals(300_000, c.timeoutUdpMillis());
-        assertEquals(1_000, c.timeoutIcmpMillis());
-        assertEquals(1024, c.ringSize());
+                c.cluster().paths());
+        assertEquals("0.0.0.0", c.admin().host());
+        assertEquals(9000, c.admin().port());
+        assertEquals(1024, c.conntrack().maxEntries());
+        assertEquals(500, c.conntrack().timeouts().tcpSynMillis());
+        assertEquals(7_200_000, c.conntrack().timeouts().tcpEstablishedMillis());
+        assertEquals(10_000, c.conntrack().timeouts().tcpClosingMillis());
+        assertEquals(300_000, c.conntrack().timeouts().udpMillis());
+        assertEquals(1_000, c.conntrack().timeouts().icmpMillis());
+        assertEquals(1024, c.pipeline().ringSize());
         assertEquals(f, c.source());
     }
 
     @Test
     void defaults() throws Exception {
         GatewayConfig c = GatewayConfig.load(write(MINIMAL));
-        assertEquals(8472, c.tunnelListenPort());
-        assertEquals(8472, c.tunnelDstPort());
-        assertEquals(2, c.vni());
-        assertTrue(c.overlayIp().isEmpty());
-        assertEquals(MacAddress.parse("02:00:c6:33:64:02"), c.gatewayMac(), "02:00 + listen IP");
-        assertEquals(1500, c.underlayMtu());
-        assertEquals("egw0", c.egressDevice());
-        assertEquals(32768, c.portRangeLow());
-        assertEquals(65535, c.portRangeHigh());
-        assertEquals(1500 - 50 - 40, c.mssClamp());
-        assertEquals(List.of(dir.toAbsolutePath().resolve("policies")), c.clusterPaths());
-        assertEquals("127.0.0.1", c.adminHost());
-        assertEquals(9464, c.adminPort());
-        assertEquals(524288, c.conntrackMaxEntries());
-        assertEquals(60_000, c.timeoutTcpSynMillis());
-        assertEquals(8_000_000, c.timeoutTcpEstablishedMillis());
-        assertEquals(10_000, c.timeoutTcpClosingMillis());
-        assertEquals(60_000, c.timeoutUdpMillis());
-        assertEquals(60_000, c.timeoutIcmpMillis());
-        assertEquals(16384, c.ringSize());
-        assertTrue(c.egressOffload());
-        assertFalse(c.tunnelGro());
-        assertTrue(c.tunnelDirectReader());
-        assertTrue(c.inlinePipeline());
-        assertFalse(c.spinWhenIdle());
+        assertEquals(8472, c.tunnel().listenPort());
+        assertEquals(8472, c.tunnel().dstPort());
+        assertEquals(2, c.tunnel().vni());
+        assertTrue(c.tunnel().overlayIp().isEmpty());
+        assertEquals(MacAddress.parse("02:00:c6:33:64:02"), c.tunnel().mac(), "02:00 + listen IP");
+        assertEquals(1500, c.tunnel().mtu());
+        assertEquals("egw0", c.egress().device());
+        assertEquals(32768, c.egress().portLow());
+        assertEquals(65535, c.egress().portHigh());
+        assertEquals(1500 - 50 - 40, c.egress().mssClamp());
+        assertEquals(List.of(dir.toAbsolutePath().resolve("policies")), c.cluster().paths());
+        assertEquals("127.0.0.1", c.admin().host());
+        assertEquals(9464, c.admin().port());
+        assertEquals(524288, c.conntrack().maxEntries());
+        assertEquals(60_000, c.conntrack().timeouts().tcpSynMillis());
+        assertEquals(8_000_000, c.conntrack().timeouts().tcpEstablishedMillis());
+        assertEquals(10_000, c.conntrack().timeouts().tcpClosingMillis());
+        assertEquals(60_000, c.conntrack().timeouts().udpMillis());
+        assertEquals(60_000, c.conntrack().timeouts().icmpMillis());
+        assertEquals(16384, c.pipeline().ringSize());
+        assertTrue(c.egress().offload());
+        assertFalse(c.tunnel().gro());
+        assertTrue(c.tunnel().directReader());
+        assertTrue(c.pipeline().inline());
+        assertFalse(c.pipeline().spinWhenIdle());
     }
 
     @Test
     void shards() throws Exception {
-        assertEquals(1, GatewayConfig.load(write(MINIMAL)).shards());
-        assertEquals(4, GatewayConfig.load(write(MINIMAL + "pipeline:\n  shards: 4\n")).shards());
+        assertEquals(1, GatewayConfig.load(write(MINIMAL)).pipeline().shards());
+        assertEquals(4, GatewayConfig.load(write(MINIMAL + "pipeline:\n  shards: 4\n")).pipeline().shards());
         String[][] refused = {
             {"pipeline:\n  shards: 0\n", "not within 1..64"},
             {"pipeline:\n  shards: 65\n", "not within 1..64"},
@@ -160,23 +160,21 @@ class GatewayConfigTest {
 
     @Test
     void pipelineModesAndTunnelReaders() throws Exception {
-        assertFalse(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: handoff\n")).inlinePipeline());
-        assertTrue(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: inline\n")).inlinePipeline());
-        assertTrue(GatewayConfig.load(write(MINIMAL)).pinCpu().isEmpty());
-        assertEquals(GatewayConfig.DEFAULT_POLL_MICROS, GatewayConfig.load(write(MINIMAL)).pollMicros());
-        assertEquals(20_000, GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: 20\n")).pollMicros());
-        assertEquals(250, GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: 0.25\n")).pollMicros());
+        assertFalse(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: handoff\n")).pipeline().inline());
+        assertTrue(GatewayConfig.load(write(MINIMAL + "pipeline:\n  mode: inline\n")).pipeline().inline());
+        assertTrue(GatewayConfig.load(write(MINIMAL)).pipeline().pinCpu().isEmpty());
+        assertEquals(PipelineConfig.DEFAULT_POLL_MICROS, GatewayConfig.load(write(MINIMAL)).pipeline().pollMicros());
+        assertEquals(20_000, GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: 20\n")).pipeline().pollMicros());
+        assertEquals(250, GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: 0.25\n")).pipeline().pollMicros());
         for (String bad : new String[] {"0.0001", "-1", "soon", "60000.001"}) {
             SourceException e = assertThrows(SourceException.class,
                     () -> GatewayConfig.load(write(MINIMAL + "pipeline:\n  pollMillis: " + bad + "\n")));
             assertTrue(e.getMessage().contains("pipeline.pollMillis") && e.getMessage().contains(":11"), e.getMessage());
         }
-        assertEquals(1, GatewayConfig.load(write(MINIMAL + "pipeline:\n  cpu: 1\n")).pinCpu().getAsInt());
-        assertFalse(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  reader: channel\n  allowedPeers:")))
-                .tunnelDirectReader());
+        assertEquals(1, GatewayConfig.load(write(MINIMAL + "pipeline:\n  cpu: 1\n")).pipeline().pinCpu().getAsInt());
+        assertFalse(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  reader: channel\n  allowedPeers:"))).tunnel().directReader());
         // GRO needs the channel reader: it becomes the default with gro, and 'direct' with gro is refused
-        assertFalse(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  gro: true\n  allowedPeers:")))
-                .tunnelDirectReader());
+        assertFalse(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  gro: true\n  allowedPeers:"))).tunnel().directReader());
         SourceException e = assertThrows(SourceException.class, () -> GatewayConfig.load(write(
                 MINIMAL.replace("  allowedPeers:", "  gro: true\n  reader: direct\n  allowedPeers:"))));
         assertTrue(e.getMessage().contains("tunnel.reader") && e.getMessage().contains("gro"), e.getMessage());
@@ -184,13 +182,13 @@ class GatewayConfigTest {
 
     @Test
     void tunnelGroCanBeTurnedOn() throws Exception {
-        assertTrue(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  gro: true\n  allowedPeers:"))).tunnelGro());
+        assertTrue(GatewayConfig.load(write(MINIMAL.replace("  allowedPeers:", "  gro: true\n  allowedPeers:"))).tunnel().gro());
     }
 
     @Test
     void pipelineIdleModes() throws Exception {
-        assertFalse(GatewayConfig.load(write(MINIMAL)).spinWhenIdle());
-        assertTrue(GatewayConfig.load(write(MINIMAL + "pipeline:\n  idle: spin\n")).spinWhenIdle());
+        assertFalse(GatewayConfig.load(write(MINIMAL)).pipeline().spinWhenIdle());
+        assertTrue(GatewayConfig.load(write(MINIMAL + "pipeline:\n  idle: spin\n")).pipeline().spinWhenIdle());
         SourceException e = assertThrows(SourceException.class,
                 () -> GatewayConfig.load(write(MINIMAL + "pipeline:\n  idle: nap\n")));
         assertTrue(e.getMessage().contains("idle") && e.getMessage().contains("'nap'"), e.getMessage());
@@ -199,16 +197,16 @@ class GatewayConfigTest {
     @Test
     void tunnelOffloadIsAutoByDefaultOffWithoutEgressOffloadAndValidated() throws Exception {
         GatewayConfig c = GatewayConfig.load(write(MINIMAL));
-        assertEquals(GatewayConfig.Offload.AUTO, c.tunnelOffload());
-        assertEquals("egwtx0", c.tunnelOffloadDevice());
+        assertEquals(TunnelConfig.Offload.AUTO, c.tunnel().offload());
+        assertEquals("egwtx0", c.tunnel().offloadDevice());
         String noEgressOffload = MINIMAL.replace("  interface: ext0", "  interface: ext0\n  offload: false");
-        assertEquals(GatewayConfig.Offload.OFF, GatewayConfig.load(write(noEgressOffload)).tunnelOffload());
+        assertEquals(TunnelConfig.Offload.OFF, GatewayConfig.load(write(noEgressOffload)).tunnel().offload());
         String on = MINIMAL.replace("tunnel:\n", "tunnel:\n  offload: on\n  offloadDevice: tx7\n");
         GatewayConfig c2 = GatewayConfig.load(write(on));
-        assertEquals(GatewayConfig.Offload.ON, c2.tunnelOffload());
-        assertEquals("tx7", c2.tunnelOffloadDevice());
-        assertEquals(GatewayConfig.Offload.OFF,
-                GatewayConfig.load(write(MINIMAL.replace("tunnel:\n", "tunnel:\n  offload: off\n"))).tunnelOffload());
+        assertEquals(TunnelConfig.Offload.ON, c2.tunnel().offload());
+        assertEquals("tx7", c2.tunnel().offloadDevice());
+        assertEquals(TunnelConfig.Offload.OFF,
+                GatewayConfig.load(write(MINIMAL.replace("tunnel:\n", "tunnel:\n  offload: off\n"))).tunnel().offload());
 
         SourceException bad = assertThrows(SourceException.class,
                 () -> GatewayConfig.load(write(MINIMAL.replace("tunnel:\n", "tunnel:\n  offload: maybe\n"))));
@@ -228,7 +226,7 @@ class GatewayConfigTest {
     @Test
     void offloadCanBeTurnedOffAndMustBeABoolean() throws Exception {
         GatewayConfig c = GatewayConfig.load(write(MINIMAL.replace("  interface: ext0", "  interface: ext0\n  offload: false")));
-        assertFalse(c.egressOffload());
+        assertFalse(c.egress().offload());
         SourceException e = assertThrows(SourceException.class,
                 () -> GatewayConfig.load(write(MINIMAL.replace("  interface: ext0", "  interface: ext0\n  offload: maybe"))));
         assertTrue(e.getMessage().contains("offload"), e.getMessage());
@@ -240,13 +238,13 @@ class GatewayConfigTest {
                 "  overlayIP: 10.99.0.2\n  allowedPeers:") + "  mss: off\n".replace("  mss", "egress_mss")
                 .replace("egress_mss: off\n", "")
                 + ""));
-        assertEquals(MacAddress.parse("02:00:0a:63:00:02"), c.gatewayMac());
+        assertEquals(MacAddress.parse("02:00:0a:63:00:02"), c.tunnel().mac());
         GatewayConfig off = GatewayConfig.load(write(MINIMAL.replace("  interface: ext0",
                 "  interface: ext0\n  mss: off")));
-        assertEquals(0, off.mssClamp());
+        assertEquals(0, off.egress().mssClamp());
         GatewayConfig auto = GatewayConfig.load(write(MINIMAL.replace("  interface: ext0",
                 "  interface: ext0\n  mss: auto").replace("  allowedPeers", "  mtu: 9000\n  allowedPeers")));
-        assertEquals(9000 - 90, auto.mssClamp());
+        assertEquals(9000 - 90, auto.egress().mssClamp());
     }
 
     /**
@@ -348,12 +346,12 @@ class GatewayConfigTest {
     })
     void clusterKubernetes(String section, String kubeconfig, String context, int resync) throws Exception {
         GatewayConfig c = GatewayConfig.load(write(MINIMAL.replace("  paths: [policies]", section)));
-        assertEquals(List.of(), c.clusterPaths());
-        KubernetesSettings k = c.clusterKubernetes().orElseThrow();
+        assertEquals(List.of(), c.cluster().paths());
+        KubernetesSettings k = c.cluster().kubernetes().orElseThrow();
         assertEquals(kubeconfig.equals("-") ? null : dir.toAbsolutePath().resolve(kubeconfig), k.kubeconfig());
         assertEquals(context.equals("-") ? null : context, k.context());
         assertEquals(resync, k.resyncSeconds());
-        assertTrue(GatewayConfig.load(write(MINIMAL)).clusterKubernetes().isEmpty());
+        assertTrue(GatewayConfig.load(write(MINIMAL)).cluster().kubernetes().isEmpty());
     }
 
     @ParameterizedTest

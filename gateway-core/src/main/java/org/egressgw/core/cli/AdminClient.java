@@ -25,7 +25,7 @@ final class AdminClient {
         }
         if (config != null) {
             GatewayConfig cfg = GatewayConfig.load(config);
-            return "http://" + cfg.adminHost() + ":" + cfg.adminPort();
+            return "http://" + cfg.admin().host() + ":" + cfg.admin().port();
         }
         return "http://127.0.0.1:9464";
     }

@@ -52,16 +52,16 @@ final class PolicySourceOptions {
         if (config != null) {
             GatewayConfig cfg = GatewayConfig.load(config);
             ClusterState state;
-            if (cfg.clusterKubernetes().isPresent()) {
+            if (cfg.cluster().kubernetes().isPresent()) {
                 AtomicReference<ClusterState> first = new AtomicReference<>();
-                try (KubernetesClusterSource source = KubernetesClusterSource.connect(cfg.clusterKubernetes().get())) {
+                try (KubernetesClusterSource source = KubernetesClusterSource.connect(cfg.cluster().kubernetes().get())) {
                     source.start(first::set);
                 }
                 state = first.get();
             } else {
-                state = ClusterLoader.load(cfg.clusterPaths());
+                state = ClusterLoader.load(cfg.cluster().paths());
             }
-            return new Offline(state, PolicyCompiler.compile(state, cfg.nodeName(), Interfaces::firstIpv4, cfg.egressInterface()));
+            return new Offline(state, PolicyCompiler.compile(state, cfg.node().name(), Interfaces::firstIpv4, cfg.egress().interfaceName()));
         }
         ClusterState state = ClusterLoader.load(paths);
         CompiledPolicies compiled = node == null ? PolicyCompiler.neutral(state)

@@ -58,7 +58,7 @@ final class ReplayCommand implements Callable<Integer> {
             DropCapture drops = null;
             if (captureDrops != null) {
                 // a replay is not a flood: every drop is wanted, stamped with the capture's time
-                drops = DropCapture.startLossless(captureDrops, cfg.tunnelListenIp(), cfg.tunnelListenPort(),
+                drops = DropCapture.startLossless(captureDrops, cfg.tunnel().listenIp(), cfg.tunnel().listenPort(),
                         replay::currentMicros);
                 replay.dropObserver(drops);
             }

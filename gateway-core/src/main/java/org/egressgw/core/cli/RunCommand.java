@@ -40,7 +40,7 @@ final class RunCommand implements Callable<Integer> {
         Gateway gateway;
         try {
             if (captureDrops != null) {
-                drops = DropCapture.start(captureDrops, cfg.tunnelListenIp(), cfg.tunnelListenPort(), DropCapture.Limits.defaults());
+                drops = DropCapture.start(captureDrops, cfg.tunnel().listenIp(), cfg.tunnel().listenPort(), DropCapture.Limits.defaults());
                 System.out.println("capture-drops: writing dropped packets to " + captureDrops.toAbsolutePath());
             }
             gateway = Gateway.start(cfg, System.out, drops);

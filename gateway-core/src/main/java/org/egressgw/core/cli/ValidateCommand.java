@@ -39,7 +39,7 @@ final class ValidateCommand implements Callable<Integer> {
                 List<Path> all = new ArrayList<>(paths);
                 if (config != null) {
                     try {
-                        all.addAll(GatewayConfig.load(config).clusterPaths());
+                        all.addAll(GatewayConfig.load(config).cluster().paths());
                     } catch (SourceException e) {
                         problems.add(e.getMessage());
                     }

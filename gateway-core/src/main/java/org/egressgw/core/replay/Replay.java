@@ -152,7 +152,7 @@ public final class Replay implements AutoCloseable {
         }
         int hl = (f[ip] & 0x0f) * 4;
         if (Ipv4.protocol(view, ip) != Ipv4.PROTO_UDP
-                || Ipv4.dstAddress(view, ip) != config.tunnelListenIp()) {
+                || Ipv4.dstAddress(view, ip) != config.tunnel().listenIp()) {
             s.skipTunnel("not UDP to the tunnel address");
             return;
         }
@@ -170,7 +170,7 @@ public final class Replay implements AutoCloseable {
             return;
         }
         int udp = ip + hl;
-        if (Udp.dstPort(view, udp) != config.tunnelListenPort()) {
+        if (Udp.dstPort(view, udp) != config.tunnel().listenPort()) {
             s.skipTunnel("not UDP to the tunnel address");
             return;
         }

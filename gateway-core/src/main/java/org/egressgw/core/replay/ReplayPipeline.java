@@ -110,12 +110,12 @@ public final class ReplayPipeline implements AutoCloseable {
      */
     public static ReplayPipeline fromConfig(GatewayConfig config, PrintStream log, int tableEntries,
             PacketConsumer egressOut, PacketConsumer tunnelOut) throws IOException {
-        ClusterState state = ClusterLoader.load(config.clusterPaths());
+        ClusterState state = ClusterLoader.load(config.cluster().paths());
         for (String p : state.problems()) {
             log.println("refused: " + p);
         }
-        CompiledPolicies compiled = PolicyCompiler.compile(state, config.nodeName(), name -> OptionalInt.empty(),
-                config.egressInterface());
+        CompiledPolicies compiled = PolicyCompiler.compile(state, config.node().name(), name -> OptionalInt.empty(),
+                config.egress().interfaceName());
         for (String p : compiled.problems()) {
             log.println("refused: " + p);
         }
@@ -124,21 +124,21 @@ public final class ReplayPipeline implements AutoCloseable {
         }
         int[] egressIps = compiled.served().stream().mapToInt(ServedPolicy::egressIp).distinct().toArray();
         return new ReplayPipeline(settings(config), compiled.table(), egressIps, timeouts(config),
-                tableEntries > 0 ? tableEntries : config.conntrackMaxEntries(), slotSize(config.underlayMtu()),
+                tableEntries > 0 ? tableEntries : config.conntrack().maxEntries(), slotSize(config.tunnel().mtu()),
                 egressOut, tunnelOut);
     }
 
     /** The datapath settings {@code Gateway} derives from a configuration. */
     public static DatapathSettings settings(GatewayConfig c) {
-        return new DatapathSettings(c.tunnelListenIp(), c.tunnelDstPort(), c.vni(), c.gatewayMac(),
-                c.overlayIp().orElse(0), c.overlayIp().isPresent(), c.allowedPeers(), c.innerMtu(), c.mssClamp(),
-                c.portRangeLow(), c.portRangeHigh(), PORT_TRIES);
+        return new DatapathSettings(c.tunnel().listenIp(), c.tunnel().dstPort(), c.tunnel().vni(), c.tunnel().mac(),
+                c.tunnel().overlayIp().orElse(0), c.tunnel().overlayIp().isPresent(), c.tunnel().allowedPeers(), c.tunnel().innerMtu(), c.egress().mssClamp(),
+                c.egress().portLow(), c.egress().portHigh(), PORT_TRIES);
     }
 
     /** The connection timeouts of a configuration. */
     public static Timeouts timeouts(GatewayConfig c) {
-        return new Timeouts(c.timeoutTcpSynMillis(), c.timeoutTcpEstablishedMillis(), c.timeoutTcpClosingMillis(),
-                c.timeoutUdpMillis(), c.timeoutIcmpMillis());
+        return new Timeouts(c.conntrack().timeouts().tcpSynMillis(), c.conntrack().timeouts().tcpEstablishedMillis(), c.conntrack().timeouts().tcpClosingMillis(),
+                c.conntrack().timeouts().udpMillis(), c.conntrack().timeouts().icmpMillis());
     }
 
     /** The ring slot size production uses for an underlay MTU, taking the egress MTU as 1500. */

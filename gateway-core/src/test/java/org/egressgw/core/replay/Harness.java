@@ -96,7 +96,7 @@ final class Harness implements AutoCloseable {
                 int ip = LinkLayer.ipv4Offset(r.dlt(), f, f.length);
                 UnsafeBuffer b = new UnsafeBuffer(f);
                 long ms = r.timeMicros() / 1000;
-                if (ip >= 0 && takeT && org.egressgw.packet.Ipv4.dstAddress(b, ip) == cfg.tunnelListenIp()) {
+                if (ip >= 0 && takeT && org.egressgw.packet.Ipv4.dstAddress(b, ip) == cfg.tunnel().listenIp()) {
                     int hl = (f[ip] & 0x0f) * 4;
                     int udpLen = org.egressgw.packet.Udp.length(b, ip + hl);
                     byte[] payload = java.util.Arrays.copyOfRange(f, ip + hl + 8, ip + hl + udpLen);
