@@ -2,6 +2,7 @@ package org.egressgw.benchmarks;
 
 import java.util.concurrent.TimeUnit;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.egressgw.core.datapath.PacketEvent;
 import org.egressgw.conntrack.ConnTable;
 import org.egressgw.conntrack.FlowKey;
 import org.egressgw.core.datapath.Counters;
@@ -170,28 +171,28 @@ public class DatapathBenchmark {
     /** Baseline: restoring the request packet from its template. */
     @Benchmark
     public void copyRequest() {
-        slot.putBytes(Datapath.REQUEST_OFFSET, requestTemplate, 0, requestLength);
+        slot.putBytes(PacketEvent.REQUEST_OFFSET, requestTemplate, 0, requestLength);
     }
 
     /** Restore + one request packet through the datapath. */
     @Benchmark
     public void request() {
-        slot.putBytes(Datapath.REQUEST_OFFSET, requestTemplate, 0, requestLength);
-        datapath.onRequest(slot, address, Datapath.REQUEST_OFFSET, requestLength, Fixtures.NODE_UNDERLAY_IP,
+        slot.putBytes(PacketEvent.REQUEST_OFFSET, requestTemplate, 0, requestLength);
+        datapath.onRequest(slot, address, PacketEvent.REQUEST_OFFSET, requestLength, Fixtures.NODE_UNDERLAY_IP,
                 Fixtures.NOW);
     }
 
     /** Baseline: restoring the reply packet from its template. */
     @Benchmark
     public void copyReply() {
-        slot.putBytes(Datapath.REPLY_OFFSET, replyTemplate, 0, replyLength);
+        slot.putBytes(PacketEvent.REPLY_OFFSET, replyTemplate, 0, replyLength);
     }
 
     /** Restore + one reply packet through the datapath, then the batch flush the worker would do. */
     @Benchmark
     public void reply() {
-        slot.putBytes(Datapath.REPLY_OFFSET, replyTemplate, 0, replyLength);
-        datapath.onReply(slot, address, Datapath.REPLY_OFFSET, replyLength, Fixtures.NOW);
+        slot.putBytes(PacketEvent.REPLY_OFFSET, replyTemplate, 0, replyLength);
+        datapath.onReply(slot, address, PacketEvent.REPLY_OFFSET, replyLength, Fixtures.NOW);
         datapath.flush();
     }
 }

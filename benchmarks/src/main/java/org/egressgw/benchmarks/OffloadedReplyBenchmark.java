@@ -3,6 +3,7 @@ package org.egressgw.benchmarks;
 import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.egressgw.core.datapath.PacketEvent;
 import org.egressgw.conntrack.ConnTable;
 import org.egressgw.conntrack.FlowKey;
 import org.egressgw.core.datapath.Counters;
@@ -92,7 +93,7 @@ public class OffloadedReplyBenchmark {
             case "started64" -> 64;
             default -> throw new IllegalArgumentException("kind " + kind);
         };
-        int room = Datapath.REPLY_OFFSET + 65536;
+        int room = PacketEvent.REPLY_OFFSET + 65536;
         slot = Fixtures.offHeap(room);
         address = slot.addressOffset();
         table = new ConnTable(1024, 42);
@@ -106,8 +107,8 @@ public class OffloadedReplyBenchmark {
         int inner = FrameBuilder.tcp(request, 22, Fixtures.POD_IP, Fixtures.SERVER_IP, Fixtures.POD_PORT,
                 Fixtures.SERVER_PORT, Tcp.ACK, 0, 0);
         int len = FrameBuilder.vxlan(request, 0, Fixtures.VNI, Fixtures.GW_MAC, Fixtures.NODE_MAC, inner);
-        slot.putBytes(Datapath.REQUEST_OFFSET, request, 0, len);
-        datapath.onRequest(slot, address, Datapath.REQUEST_OFFSET, len, Fixtures.NODE_UNDERLAY_IP, Fixtures.NOW);
+        slot.putBytes(PacketEvent.REQUEST_OFFSET, request, 0, len);
+        datapath.onRequest(slot, address, PacketEvent.REQUEST_OFFSET, len, Fixtures.NODE_UNDERLAY_IP, Fixtures.NOW);
         int e = table.lookup(FlowKey.hi(Fixtures.POD_IP, Fixtures.SERVER_IP),
                 FlowKey.lo(Ipv4.PROTO_TCP, Fixtures.POD_PORT, Fixtures.SERVER_PORT, false));
         if (e < 0) {
@@ -117,12 +118,12 @@ public class OffloadedReplyBenchmark {
 
         // the reply as the TUN device hands it over: virtio-net header, then the packet with a started checksum
         template = Fixtures.offHeap(room);
-        int v = Datapath.REPLY_OFFSET - VirtioNetHeader.LENGTH;
-        length = FrameBuilder.tcp(template, Datapath.REPLY_OFFSET, Fixtures.SERVER_IP, Fixtures.EGRESS_IP,
+        int v = PacketEvent.REPLY_OFFSET - VirtioNetHeader.LENGTH;
+        length = FrameBuilder.tcp(template, PacketEvent.REPLY_OFFSET, Fixtures.SERVER_IP, Fixtures.EGRESS_IP,
                 Fixtures.SERVER_PORT, natPort, Tcp.ACK, 0, size - 40);
         int started = Checksum.fold(Checksum.pseudoHeader(Fixtures.SERVER_IP, Fixtures.EGRESS_IP, Ipv4.PROTO_TCP,
                 length - 20));
-        template.putShort(Datapath.REPLY_OFFSET + 20 + Tcp.CHECKSUM_OFFSET, (short) started, ByteOrder.BIG_ENDIAN);
+        template.putShort(PacketEvent.REPLY_OFFSET + 20 + Tcp.CHECKSUM_OFFSET, (short) started, ByteOrder.BIG_ENDIAN);
         VirtioNetHeader.none(template, v);
         VirtioNetHeader.flags(template, v, VirtioNetHeader.FLAG_NEEDS_CSUM);
         VirtioNetHeader.csumStart(template, v, 20);
@@ -156,15 +157,15 @@ public class OffloadedReplyBenchmark {
     /** Baseline: restoring the header and packet from the template. */
     @Benchmark
     public void copy() {
-        slot.putBytes(Datapath.REPLY_OFFSET - VirtioNetHeader.LENGTH, template,
-                Datapath.REPLY_OFFSET - VirtioNetHeader.LENGTH, length + VirtioNetHeader.LENGTH);
+        slot.putBytes(PacketEvent.REPLY_OFFSET - VirtioNetHeader.LENGTH, template,
+                PacketEvent.REPLY_OFFSET - VirtioNetHeader.LENGTH, length + VirtioNetHeader.LENGTH);
     }
 
     /** Restore + one read through the reply path. */
     @Benchmark
     public void reply() {
         copy();
-        datapath.onReply(slot, address, Datapath.REPLY_OFFSET, length, Fixtures.NOW);
+        datapath.onReply(slot, address, PacketEvent.REPLY_OFFSET, length, Fixtures.NOW);
         datapath.flush();
     }
 }

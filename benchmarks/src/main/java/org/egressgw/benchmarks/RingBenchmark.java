@@ -100,8 +100,8 @@ public class RingBenchmark {
         for (int i = 0; i < BATCH; i++) {
             long seq = ring.next();
             PacketEvent ev = ring.get(seq);
-            ev.buffer.putBytes(Datapath.REQUEST_OFFSET, template, 0, length);
-            ev.offset = Datapath.REQUEST_OFFSET;
+            ev.buffer.putBytes(PacketEvent.REQUEST_OFFSET, template, 0, length);
+            ev.offset = PacketEvent.REQUEST_OFFSET;
             ev.length = length;
             ev.peerIp = Fixtures.NODE_UNDERLAY_IP;
             ring.publish(seq);

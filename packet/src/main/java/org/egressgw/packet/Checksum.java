@@ -122,6 +122,19 @@ public final class Checksum {
     }
 
     /**
+     * Computes the checksum of a TCP or UDP segment from scratch and writes it into the segment's checksum
+     * field (UDP: a computed 0 is written as 0xFFFF) — for a segment whose checksum is missing or only started.
+     */
+    public static void storeTransport(org.agrona.MutableDirectBuffer b, int l4Off, int l4Len, int srcIp, int dstIp,
+            int protocol) {
+        if (protocol == PROTO_UDP) {
+            b.putShort(l4Off + UDP_CHECKSUM_OFFSET, (short) udp(b, l4Off, l4Len, srcIp, dstIp), BE);
+        } else {
+            b.putShort(l4Off + TCP_CHECKSUM_OFFSET, (short) transport(b, l4Off, l4Len, srcIp, dstIp, protocol), BE);
+        }
+    }
+
+    /**
      * True if the TCP or UDP segment carries a correct checksum. A UDP checksum of 0 ("not computed")
      * counts as valid. {@code l4Len} must cover the checksum field.
      */

@@ -40,6 +40,8 @@ public final class RawIpSender implements AutoCloseable {
     private int pending;
     private long sentCount;
     private long droppedCount;
+    private long batchDroppedCount;
+    private long batchDroppedBytes;
     private int lastDropErrno;
 
     /**
@@ -135,7 +137,7 @@ public final class RawIpSender implements AutoCloseable {
         pending = 0;
         final int fd = this.fd;
         if (fd < 0) {
-            droppedCount += count;
+            dropBatch(0, count);
             return 0;
         }
         int start = 0;
@@ -153,14 +155,23 @@ public final class RawIpSender implements AutoCloseable {
             }
             lastDropErrno = errno;
             if (errno == LibC.EAGAIN) {
-                droppedCount += count - start;
+                dropBatch(start, count);
                 break;
             }
-            droppedCount++;
+            dropBatch(start, start + 1);
             start++;
         }
         sentCount += sent;
         return sent;
+    }
+
+    /** Counts the queued packets {@code from..to-1} as dropped. */
+    private void dropBatch(int from, int to) {
+        droppedCount += to - from;
+        batchDroppedCount += to - from;
+        for (int i = from; i < to; i++) {
+            batchDroppedBytes += memory.getLong(iovecOffset(i) + LibC.IOVEC_LEN_OFFSET);
+        }
     }
 
     /**
@@ -237,6 +248,16 @@ public final class RawIpSender implements AutoCloseable {
     /** Packets dropped (refused by the kernel, or flushed after close) since construction. */
     public long droppedCount() {
         return droppedCount;
+    }
+
+    /** Of {@link #droppedCount()}: packets queued with {@link #add} that {@link #flush} could not send. */
+    public long batchDroppedCount() {
+        return batchDroppedCount;
+    }
+
+    /** The bytes of {@link #batchDroppedCount()}. */
+    public long batchDroppedBytes() {
+        return batchDroppedBytes;
     }
 
     /** errno of the latest drop, 0 if none; for diagnostics. */

@@ -109,6 +109,8 @@ public final class TcpCoalescer {
     private long segmentsCoalesced;
     private long singlePackets;
     private long droppedPackets;
+    private long heldLostPackets;
+    private long heldLostBytes;
 
     /** A coalescer tracking {@link #DEFAULT_MAX_FLOWS} flows, verifying TCP checksums. */
     public TcpCoalescer(Output output) {
@@ -254,6 +256,19 @@ public final class TcpCoalescer {
         return droppedPackets;
     }
 
+    /**
+     * Packets that {@link #offer} accepted (held for coalescing) and the output then refused: the part of
+     * {@link #droppedPackets()} a caller counted as sent when it offered them.
+     */
+    public long heldLostPackets() {
+        return heldLostPackets;
+    }
+
+    /** The bytes of {@link #heldLostPackets()} as they were offered (every segment with its own headers). */
+    public long heldLostBytes() {
+        return heldLostBytes;
+    }
+
     // ------------------------------------------------------------------ rules
 
     /** Whether this TCP packet (IPv4 header already read up to the ports) may take part in a run at all. */
@@ -366,6 +381,8 @@ public final class TcpCoalescer {
             singlePackets++;
             if (output.write(plainHeader.addressOffset(), VirtioNetHeader.LENGTH, slotsAddress + base, length) <= 0) {
                 droppedPackets++;
+                heldLostPackets++;
+                heldLostBytes += length;
             }
             return;
         }
@@ -380,6 +397,9 @@ public final class TcpCoalescer {
         segmentsCoalesced += segments;
         if (output.write(slotsAddress + headerOffset, VirtioNetHeader.LENGTH, slotsAddress + base, length) <= 0) {
             droppedPackets += segments;
+            heldLostPackets += segments;
+            // as offered: every segment had its own IPv4 and TCP header
+            heldLostBytes += length + (long) (segments - 1) * (IP_HEADER + thl);
         }
     }
 

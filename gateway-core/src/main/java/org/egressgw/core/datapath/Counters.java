@@ -46,6 +46,16 @@ public final class Counters {
         increment(DROPS + reason);
     }
 
+    /**
+     * A packet received and dropped before the datapath saw it (by a receiver: ring full, oversize): counted as
+     * received too, so that received = sent + dropped holds over every writer's counters together.
+     */
+    public void dropReceived(int reason, long bytes) {
+        increment(RX_PACKETS);
+        add(RX_BYTES, bytes);
+        increment(DROPS + reason);
+    }
+
     public long get(int index) {
         return (long) LONGS.getOpaque(values, index);
     }

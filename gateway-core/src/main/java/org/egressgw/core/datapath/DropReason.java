@@ -1,5 +1,6 @@
 package org.egressgw.core.datapath;
 
+import org.egressgw.control.policy.PolicyTable;
 import org.egressgw.packet.PacketError;
 
 /**
@@ -83,6 +84,16 @@ public final class DropReason {
     }
 
     private DropReason() {
+    }
+
+    /** The drop reason for a policy lookup that found nothing to apply ({@link PolicyTable}'s negative verdicts). */
+    public static int ofPolicyVerdict(int verdict) {
+        return switch (verdict) {
+            case PolicyTable.EXCLUDED -> EXCLUDED_CIDR;
+            case PolicyTable.NOT_SERVED_HERE -> NOT_SERVED_HERE;
+            case PolicyTable.NO_EGRESS_IP -> NO_EGRESS_IP;
+            default -> NO_POLICY;
+        };
     }
 
     public static String name(int reason) {

@@ -13,4 +13,17 @@ public interface EgressSink {
     /** Writes whatever {@link #write} held back; called at the end of every ring batch. */
     default void flush() {
     }
+
+    /**
+     * Packets {@link #write} accepted (returned their length for) but the kernel later refused — held TCP segments
+     * lost in a refused super-packet write — since the sink was created (datapath thread).
+     */
+    default long lostPackets() {
+        return 0;
+    }
+
+    /** The bytes of {@link #lostPackets()}, as the packets were written (each segment with its own headers). */
+    default long lostBytes() {
+        return 0;
+    }
 }

@@ -8,6 +8,17 @@ import org.agrona.concurrent.UnsafeBuffer;
  * packet in place and transmits it from the same memory. Nothing is allocated per packet.
  */
 public final class PacketEvent {
+    /**
+     * Where a request packet (the VXLAN payload of a tunnel datagram) starts in its slot: room for an outer IPv4 and
+     * UDP header in front, for the ICMP errors built there.
+     */
+    public static final int REQUEST_OFFSET = 32;
+    /**
+     * Where a reply packet (inner IPv4, read from the TUN device) starts in its slot: room for the whole
+     * encapsulation in front, written in place, and for a virtio-net header read with the packet.
+     */
+    public static final int REPLY_OFFSET = 64;
+
     /** The slot's memory (capacity = slot size). */
     public final UnsafeBuffer buffer;
     /** Native address of the slot's first byte. */

@@ -29,6 +29,14 @@ public final class PacketRing {
         ring.addGatingSequences(poller.getSequence());
     }
 
+    /**
+     * The slot size for packets of up to {@code largestPacket} bytes: room for the packet behind the larger
+     * headroom ({@link PacketEvent#REPLY_OFFSET}), rounded up to a power of two.
+     */
+    public static int slotSize(int largestPacket) {
+        return Integer.highestOneBit(largestPacket + PacketEvent.REPLY_OFFSET - 1) << 1;
+    }
+
     public RingBuffer<PacketEvent> ring() {
         return ring;
     }

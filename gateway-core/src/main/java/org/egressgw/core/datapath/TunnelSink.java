@@ -7,8 +7,28 @@ package org.egressgw.core.datapath;
  * reuse the slots.
  */
 public interface TunnelSink {
-    /** Queues a complete outer IPv4 packet; false if the batch is full (flush, then retry). */
+    /**
+     * Queues a complete outer IPv4 packet (a translated reply); false if the batch is full (flush, then retry). A
+     * queued packet the kernel refuses at {@link #flush} is counted in {@link #lostPackets()}.
+     */
     boolean add(long address, int length, int dstIp);
+
+    /**
+     * Sends a packet the gateway originates on the tunnel (an ARP reply, an ICMP error to a pod) at once, outside
+     * the batch, so that its fate is known here: such packets are rare, and are not the reply direction's.
+     *
+     * @return false if the kernel refused it
+     */
+    default boolean sendNow(long address, int length, int dstIp) {
+        if (!add(address, length, dstIp)) {
+            flush();
+            if (!add(address, length, dstIp)) {
+                return false;
+            }
+        }
+        flush();
+        return true;
+    }
 
     /**
      * Sends one outer IPv4 packet carrying a TCP super-packet whose checksum is only started, for the kernel to
@@ -30,4 +50,14 @@ public interface TunnelSink {
 
     /** Sends everything queued; returns the number of packets the kernel accepted. */
     int flush();
+
+    /** Packets queued with {@link #add} that the kernel refused, since the sink was created (datapath thread). */
+    default long lostPackets() {
+        return 0;
+    }
+
+    /** The bytes of {@link #lostPackets()}. */
+    default long lostBytes() {
+        return 0;
+    }
 }

@@ -17,7 +17,6 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.egressgw.core.datapath.Counters;
-import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DropReason;
 import org.egressgw.core.datapath.PacketEvent;
 import org.egressgw.tunio.DatagramBatchReceiver;
@@ -191,7 +190,7 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
             return drainIntoScratch();
         }
         for (int i = 0; i < claimed; i++) {
-            batch.buffer(i, ring.get(claimedNext + i).address + Datapath.REQUEST_OFFSET, room);
+            batch.buffer(i, ring.get(claimedNext + i).address + PacketEvent.REQUEST_OFFSET, room);
         }
         int n = batch.receive(socket.intValue(), claimed);
         if (n < 0) {
@@ -200,9 +199,9 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
         }
         for (int i = 0; i < n; i++) {
             PacketEvent ev = ring.get(claimedNext + i);
-            ev.offset = Datapath.REQUEST_OFFSET;
+            ev.offset = PacketEvent.REQUEST_OFFSET;
             if (batch.truncated(i)) {
-                counters.drop(DropReason.OVERSIZE);
+                counters.dropReceived(DropReason.OVERSIZE, batch.length(i));
                 ev.length = -1;
             } else {
                 ev.length = batch.length(i);
@@ -228,7 +227,7 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
             return -1;
         }
         for (int i = 0; i < n; i++) {
-            counters.drop(DropReason.RING_FULL);
+            counters.dropReceived(DropReason.RING_FULL, batch.length(i));
         }
         mayHaveMore = n == BATCH;
         return n;

@@ -5,7 +5,6 @@ import com.lmax.disruptor.RingBuffer;
 import java.nio.ByteBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.egressgw.core.datapath.Counters;
-import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DropReason;
 import org.egressgw.core.datapath.PacketEvent;
 import org.egressgw.tunio.TunDevice;
@@ -83,8 +82,9 @@ public final class EgressReceiver implements Runnable {
                     seq = ring.tryNext();
                 } catch (InsufficientCapacityException again) {
                     // drain the packet so the kernel queue does not stall, and count it
-                    if (tun.read(scratch.addressOffset(), scratch.capacity()) > 0) {
-                        counters.drop(DropReason.RING_FULL);
+                    int n = tun.read(scratch.addressOffset(), scratch.capacity());
+                    if (n > 0) {
+                        counters.dropReceived(DropReason.RING_FULL, Math.max(0, n - vnetHeader));
                         continue;
                     }
                     break;
@@ -93,9 +93,9 @@ public final class EgressReceiver implements Runnable {
             PacketEvent ev = ring.get(seq);
             ev.length = -1;
             // a vnet header (if any) lands in the slot's headroom, in front of the packet
-            int n = tun.read(ev.address + Datapath.REPLY_OFFSET - vnetHeader,
-                    ev.buffer.capacity() - Datapath.REPLY_OFFSET + vnetHeader);
-            ev.offset = Datapath.REPLY_OFFSET;
+            int n = tun.read(ev.address + PacketEvent.REPLY_OFFSET - vnetHeader,
+                    ev.buffer.capacity() - PacketEvent.REPLY_OFFSET + vnetHeader);
+            ev.offset = PacketEvent.REPLY_OFFSET;
             ev.length = n > vnetHeader ? n - vnetHeader : -1;
             if (n > 0 && n <= vnetHeader) {
                 n = 0;

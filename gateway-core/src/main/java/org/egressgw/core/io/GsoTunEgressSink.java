@@ -15,9 +15,9 @@ import org.egressgw.tunio.VirtioNetHeader;
  * before its thread stops — otherwise they are never sent. Everything else (SYN, FIN, pure ACKs, UDP, ICMP) is
  * written at once, after its flow's held segments, so per-flow order is kept.
  *
- * <p>Drops: a write-through that the kernel refuses returns 0 from {@link #write} as before; a held segment
- * lost in a refused super-packet write has already been counted as sent by the caller, so it is counted here
- * ({@link #droppedPackets()}), next to {@link TunDevice#writeDropCount()} (writes, not segments).
+ * <p>Drops: a write-through that the kernel refuses returns 0 from {@link #write}, and the caller counts it; a held
+ * segment lost in a refused super-packet write was accepted by {@link #write}, so it is reported as lost
+ * ({@link #lostPackets()}, {@link #lostBytes()}) for the caller to count at the end of the batch.
  *
  * <p>Threading: the datapath thread only, like the coalescer; counters may be read elsewhere as stale values.
  */
@@ -54,6 +54,7 @@ public final class GsoTunEgressSink implements EgressSink {
     }
 
     /** Writes every held super-packet; call at the end of each ring batch. */
+    @Override
     public void flush() {
         coalescer.flush();
     }
@@ -78,8 +79,18 @@ public final class GsoTunEgressSink implements EgressSink {
         return coalescer.singlePackets();
     }
 
-    /** Packets lost in refused writes, counting every segment of a super-packet. */
+    /** Packets lost in refused writes (written through or held), counting every segment of a super-packet. */
     public long droppedPackets() {
         return coalescer.droppedPackets();
+    }
+
+    @Override
+    public long lostPackets() {
+        return coalescer.heldLostPackets();
+    }
+
+    @Override
+    public long lostBytes() {
+        return coalescer.heldLostBytes();
     }
 }

@@ -7,7 +7,6 @@ import io.netty.channel.epoll.EpollIoEvent;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
-import java.util.concurrent.TimeUnit;
 import org.egressgw.tunio.TunDevice;
 
 /**
@@ -33,18 +32,13 @@ public final class InlineTunReader implements EpollIoHandle {
         this.consumer = consumer;
     }
 
-    /**
-     * Registers the device on {@code loop} and schedules {@code consumer} every
-     * {@code housekeepingMillis} too (expiry and statistics run even when no packet arrives).
-     */
-    public static InlineTunReader register(IoEventLoop loop, TunDevice tun, EgressReceiver receiver, Runnable consumer,
-            long housekeepingMillis) throws Exception {
+    /** Registers the device on {@code loop}: each burst read from it is handed to {@code consumer} on that loop. */
+    public static InlineTunReader register(IoEventLoop loop, TunDevice tun, EgressReceiver receiver, Runnable consumer)
+            throws Exception {
         InlineTunReader reader = new InlineTunReader(tun, receiver, consumer);
         IoRegistration reg = loop.register(reader).sync().getNow();
         reader.registration = reg;
         reg.submit(EpollIoOps.EPOLLIN.with(EpollIoOps.EPOLLERR));
-        loop.submit(consumer).sync();
-        loop.scheduleAtFixedRate(consumer, housekeepingMillis, housekeepingMillis, TimeUnit.MILLISECONDS);
         return reader;
     }
 

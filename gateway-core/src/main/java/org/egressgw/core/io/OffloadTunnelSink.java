@@ -33,14 +33,13 @@ import org.egressgw.tunio.VirtioNetHeader;
  *
  * <p>Threading: the datapath thread only.
  */
-public final class OffloadTunnelSink implements TunnelSink {
+public final class OffloadTunnelSink extends RawTunnelSink {
     /** Ethernet header in front of the outer IPv4 packet on the TAP device. */
     static final int ETH = 14;
     static final int HEADER = VirtioNetHeader.TUNNEL_LENGTH + ETH;
     /** Any locally administered address: the kernel does not look at the source of a frame it routes. */
     private static final long SOURCE_MAC = 0x02_00_00_00_00_01L;
 
-    private final RawIpSender raw;
     private final TunDevice tap;
     private final UnsafeBuffer header = new UnsafeBuffer(BufferUtil.allocateDirectAligned(64, 64));
     /** A view of the packet being sent (re-pointed, never allocated per packet). */
@@ -58,11 +57,11 @@ public final class OffloadTunnelSink implements TunnelSink {
 
     /** @param firstId the first outer IPv4 identification (shards start apart, so their blocks rarely meet) */
     public OffloadTunnelSink(RawIpSender raw, TunDevice tap, long tapMac, int firstId) {
+        super(raw);
         if (tap.vnetHeaderLength() != VirtioNetHeader.TUNNEL_LENGTH) {
             throw new IllegalArgumentException("TAP device " + tap.name() + " has a " + tap.vnetHeaderLength()
                     + "-byte vnet header, not " + VirtioNetHeader.TUNNEL_LENGTH);
         }
-        this.raw = raw;
         this.tap = tap;
         int eth = VirtioNetHeader.TUNNEL_LENGTH;
         for (int i = 0; i < 6; i++) {
@@ -74,15 +73,10 @@ public final class OffloadTunnelSink implements TunnelSink {
     }
 
     @Override
-    public boolean add(long address, int length, int dstIp) {
-        return raw.add(address, length, dstIp);
-    }
-
-    @Override
     public boolean sendOffloaded(long address, int length, int dstIp, int innerGsoType, int gsoSize, int csumStart,
             int csumOffset, int headerBytes) {
-        if (raw.pending() > 0) {
-            raw.flush();
+        if (sender.pending() > 0) {
+            sender.flush();
         }
         writeVnetHeader(header, innerGsoType, gsoSize, csumStart, csumOffset, headerBytes);
         packet.wrap(address, length);
@@ -109,10 +103,5 @@ public final class OffloadTunnelSink implements TunnelSink {
         Ipv4.identification(outer, 0, id & 0xffff);
         Ipv4.headerChecksum(outer, 0, Checksum.update16(Ipv4.headerChecksum(outer, 0), old, id & 0xffff));
         return (id + segments) & 0xffff;
-    }
-
-    @Override
-    public int flush() {
-        return raw.pending() == 0 ? 0 : raw.flush();
     }
 }

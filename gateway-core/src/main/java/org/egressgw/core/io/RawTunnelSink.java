@@ -6,10 +6,12 @@ import org.egressgw.tunio.RawIpSender;
 /**
  * Encapsulated packets leave through a send-only raw IPv4 socket ({@code IPPROTO_RAW}), batched
  * with {@code sendmmsg}. A raw socket, rather than the UDP socket that receives, lets every flow
- * carry its own outer source port (the flow hash) as Linux's VXLAN device does.
+ * carry its own outer source port (the flow hash) as Linux's VXLAN device does. Packets the kernel
+ * refuses in a batch are reported as lost ({@link #lostPackets()}) for the datapath to count.
  */
-public final class RawTunnelSink implements TunnelSink {
-    private final RawIpSender sender;
+public class RawTunnelSink implements TunnelSink {
+    /** The raw socket every packet but an offloaded super-packet leaves through. */
+    protected final RawIpSender sender;
 
     public RawTunnelSink(RawIpSender sender) {
         this.sender = sender;
@@ -18,6 +20,21 @@ public final class RawTunnelSink implements TunnelSink {
     @Override
     public boolean add(long address, int length, int dstIp) {
         return sender.add(address, length, dstIp);
+    }
+
+    @Override
+    public boolean sendNow(long address, int length, int dstIp) {
+        return sender.send(address, length, dstIp);
+    }
+
+    @Override
+    public long lostPackets() {
+        return sender.batchDroppedCount();
+    }
+
+    @Override
+    public long lostBytes() {
+        return sender.batchDroppedBytes();
     }
 
     @Override

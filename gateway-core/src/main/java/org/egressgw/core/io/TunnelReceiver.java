@@ -22,7 +22,6 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import io.netty.util.internal.PlatformDependent;
 import org.egressgw.core.datapath.Counters;
-import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DropReason;
 import org.egressgw.core.datapath.PacketEvent;
 
@@ -155,23 +154,23 @@ public final class TunnelReceiver implements AutoCloseable {
                 int len = content.readableBytes();
                 long seq = claim();
                 if (seq < 0) {
-                    counters.drop(DropReason.RING_FULL);
+                    counters.dropReceived(DropReason.RING_FULL, len);
                     return;
                 }
                 PacketEvent ev = ring.get(seq);
                 ev.length = -1;
-                int room = ev.buffer.capacity() - Datapath.REQUEST_OFFSET;
+                int room = ev.buffer.capacity() - PacketEvent.REQUEST_OFFSET;
                 if (len > room) {
-                    counters.drop(DropReason.OVERSIZE);
+                    counters.dropReceived(DropReason.OVERSIZE, len);
                     ev.length = -1;
                 } else {
                     if (content.hasMemoryAddress()) {
                         PlatformDependent.copyMemory(content.memoryAddress() + content.readerIndex(),
-                                ev.address + Datapath.REQUEST_OFFSET, len);
+                                ev.address + PacketEvent.REQUEST_OFFSET, len);
                     } else {
-                        ev.buffer.putBytes(Datapath.REQUEST_OFFSET, content.nioBuffer(content.readerIndex(), len), len);
+                        ev.buffer.putBytes(PacketEvent.REQUEST_OFFSET, content.nioBuffer(content.readerIndex(), len), len);
                     }
-                    ev.offset = Datapath.REQUEST_OFFSET;
+                    ev.offset = PacketEvent.REQUEST_OFFSET;
                     ev.length = len;
                     // Inet4Address.hashCode() is its address as an int: no byte[] copy per packet
                     ev.peerIp = packet.sender().getAddress().hashCode();

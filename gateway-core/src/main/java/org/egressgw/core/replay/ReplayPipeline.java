@@ -18,9 +18,9 @@ import org.egressgw.control.policy.ServedPolicy;
 import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DatapathSettings;
+import org.egressgw.core.datapath.PipelinePlan;
 import org.egressgw.core.datapath.DropObserver;
 import org.egressgw.core.datapath.DropReason;
-import org.egressgw.core.datapath.NatStats;
 import org.egressgw.core.datapath.EgressSink;
 import org.egressgw.core.datapath.NatStats;
 import org.egressgw.core.datapath.PacketEvent;
@@ -65,7 +65,7 @@ public final class ReplayPipeline implements AutoCloseable {
 
     /**
      * @param tableEntries connection table capacity
-     * @param slotSize ring slot size in bytes (as production: the largest packet plus {@link Datapath#REPLY_OFFSET})
+     * @param slotSize ring slot size in bytes (as production: {@link PacketRing#slotSize})
      * @param egressOut what the gateway would write to the TUN device
      * @param tunnelOut what the gateway would send to the nodes (complete outer IPv4 packets)
      */
@@ -123,31 +123,14 @@ public final class ReplayPipeline implements AutoCloseable {
             log.println("policy: serving " + s.name() + " via egress IP " + org.egressgw.packet.Ipv4Address.toString(s.egressIp()));
         }
         int[] egressIps = compiled.served().stream().mapToInt(ServedPolicy::egressIp).distinct().toArray();
-        return new ReplayPipeline(settings(config), compiled.table(), egressIps, timeouts(config),
-                tableEntries > 0 ? tableEntries : config.conntrack().maxEntries(), slotSize(config.tunnel().mtu()),
-                egressOut, tunnelOut);
+        // as a gateway of one shard on an egress interface of 1500 bytes, without the transmit offload
+        PipelinePlan plan = PipelinePlan.of(config, REPLAY_EGRESS_MTU, false, 1);
+        return new ReplayPipeline(plan.shardSettings().get(0), compiled.table(), egressIps, plan.timeouts(),
+                tableEntries > 0 ? tableEntries : plan.tableEntries(), plan.requestSlot(), egressOut, tunnelOut);
     }
 
-    /** The datapath settings {@code Gateway} derives from a configuration. */
-    public static DatapathSettings settings(GatewayConfig c) {
-        return new DatapathSettings(c.tunnel().listenIp(), c.tunnel().dstPort(), c.tunnel().vni(), c.tunnel().mac(),
-                c.tunnel().overlayIp().orElse(0), c.tunnel().overlayIp().isPresent(), c.tunnel().allowedPeers(), c.tunnel().innerMtu(), c.egress().mssClamp(),
-                c.egress().portLow(), c.egress().portHigh(), PORT_TRIES);
-    }
-
-    /** The connection timeouts of a configuration. */
-    public static Timeouts timeouts(GatewayConfig c) {
-        return new Timeouts(c.conntrack().timeouts().tcpSynMillis(), c.conntrack().timeouts().tcpEstablishedMillis(), c.conntrack().timeouts().tcpClosingMillis(),
-                c.conntrack().timeouts().udpMillis(), c.conntrack().timeouts().icmpMillis());
-    }
-
-    /** The ring slot size production uses for an underlay MTU, taking the egress MTU as 1500. */
-    public static int slotSize(int underlayMtu) {
-        return Integer.highestOneBit(Math.max(underlayMtu, 1500) + Datapath.REPLY_OFFSET - 1) << 1;
-    }
-
-    /** Ports probed for a new connection, as {@code Gateway}. */
-    public static final int PORT_TRIES = 32;
+    /** The egress interface MTU a replay assumes. */
+    static final int REPLAY_EGRESS_MTU = 1500;
 
     /** Shows every dropped packet to {@code observer} as well (e.g. a {@code DropCapture}). */
     public void dropObserver(DropObserver observer) {
@@ -160,14 +143,14 @@ public final class ReplayPipeline implements AutoCloseable {
      * on the tunnel port, as the production receiver does.
      */
     public void request(DirectBuffer src, int off, int len, int peerIp, long nowMillis) {
-        if (len > slotSize - Datapath.REQUEST_OFFSET) {
-            tunnelPort.drop(DropReason.OVERSIZE);
+        if (len > slotSize - PacketEvent.REQUEST_OFFSET) {
+            tunnelPort.dropReceived(DropReason.OVERSIZE, len);
             return;
         }
         long seq = requests.next();
         PacketEvent ev = requests.get(seq);
-        ev.buffer.putBytes(Datapath.REQUEST_OFFSET, src, off, len);
-        ev.offset = Datapath.REQUEST_OFFSET;
+        ev.buffer.putBytes(PacketEvent.REQUEST_OFFSET, src, off, len);
+        ev.offset = PacketEvent.REQUEST_OFFSET;
         ev.length = len;
         ev.peerIp = peerIp;
         requests.publish(seq);
@@ -176,14 +159,14 @@ public final class ReplayPipeline implements AutoCloseable {
 
     /** Handles one IPv4 packet read from the TUN device at {@code nowMillis}. */
     public void reply(DirectBuffer src, int off, int len, long nowMillis) {
-        if (len > slotSize - Datapath.REPLY_OFFSET) {
-            egressPort.drop(DropReason.OVERSIZE);
+        if (len > slotSize - PacketEvent.REPLY_OFFSET) {
+            egressPort.dropReceived(DropReason.OVERSIZE, len);
             return;
         }
         long seq = replies.next();
         PacketEvent ev = replies.get(seq);
-        ev.buffer.putBytes(Datapath.REPLY_OFFSET, src, off, len);
-        ev.offset = Datapath.REPLY_OFFSET;
+        ev.buffer.putBytes(PacketEvent.REPLY_OFFSET, src, off, len);
+        ev.offset = PacketEvent.REPLY_OFFSET;
         ev.length = len;
         ev.peerIp = 0;
         replies.publish(seq);

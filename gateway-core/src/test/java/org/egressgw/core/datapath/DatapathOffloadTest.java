@@ -36,7 +36,7 @@ class DatapathOffloadTest {
     static final int POD_PORT = 40000;
 
     /** Room for a 64 KiB packet behind the reply headroom, as the offload reply ring has. */
-    final UnsafeBuffer slot = new UnsafeBuffer(ByteBuffer.allocateDirect(Datapath.REPLY_OFFSET + 65536));
+    final UnsafeBuffer slot = new UnsafeBuffer(ByteBuffer.allocateDirect(PacketEvent.REPLY_OFFSET + 65536));
     final List<byte[]> plain = new ArrayList<>();
     final List<Offloaded> offloaded = new ArrayList<>();
     final Counters request = new Counters();
@@ -81,7 +81,7 @@ class DatapathOffloadTest {
         // an established connection: SYN out, SYN-ACK back (no offload), ACK out
         requestTcp(Tcp.SYN);
         natPort = POD_PORT;
-        int rlen = FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, DatapathTest.SERVER, DatapathTest.EGRESS_IP, SERVER_PORT,
+        int rlen = FrameBuilder.tcp(slot, PacketEvent.REPLY_OFFSET, DatapathTest.SERVER, DatapathTest.EGRESS_IP, SERVER_PORT,
                 natPort, Tcp.SYN | Tcp.ACK, 1460, 0);
         vnet(0, 0, 0, 0, 0);
         reply(rlen);
@@ -102,23 +102,25 @@ class DatapathOffloadTest {
     }
 
     void requestTcp(int flags) {
-        int off = Datapath.REQUEST_OFFSET;
+        int off = PacketEvent.REQUEST_OFFSET;
         int ipLen = FrameBuilder.tcp(slot, off + Vxlan.HEADER_LENGTH + Ethernet.HEADER_LENGTH, DatapathTest.POD1,
                 DatapathTest.SERVER, POD_PORT, SERVER_PORT, flags, flags == Tcp.SYN ? 1460 : 0, 0);
         int len = FrameBuilder.vxlan(slot, off, DatapathTest.VNI, DatapathTest.GW_MAC, DatapathTest.NODE_MAC, ipLen);
         dp.onRequest(slot, slot.addressOffset(), off, len, DatapathTest.NODE, 1_000);
+        dp.flush();
     }
 
     void requestUdp() {
-        int off = Datapath.REQUEST_OFFSET;
+        int off = PacketEvent.REQUEST_OFFSET;
         int ipLen = FrameBuilder.udp(slot, off + Vxlan.HEADER_LENGTH + Ethernet.HEADER_LENGTH, DatapathTest.POD1,
                 DatapathTest.SERVER, POD_PORT, 53, 10, true);
         int len = FrameBuilder.vxlan(slot, off, DatapathTest.VNI, DatapathTest.GW_MAC, DatapathTest.NODE_MAC, ipLen);
         dp.onRequest(slot, slot.addressOffset(), off, len, DatapathTest.NODE, 1_000);
+        dp.flush();
     }
 
     void vnet(int flags, int gsoType, int gsoSize, int csumStart, int csumOffset) {
-        int v = Datapath.REPLY_OFFSET - VirtioNetHeader.LENGTH;
+        int v = PacketEvent.REPLY_OFFSET - VirtioNetHeader.LENGTH;
         VirtioNetHeader.none(slot, v);
         VirtioNetHeader.flags(slot, v, flags);
         VirtioNetHeader.gsoType(slot, v, gsoType);
@@ -128,12 +130,13 @@ class DatapathOffloadTest {
     }
 
     void reply(int len) {
-        dp.onReply(slot, slot.addressOffset(), Datapath.REPLY_OFFSET, len, 2_000);
+        dp.onReply(slot, slot.addressOffset(), PacketEvent.REPLY_OFFSET, len, 2_000);
+        dp.flush(); // as the worker does at the end of every ring batch
     }
 
     /** A reply data segment from the server with the checksum started (pseudo-header sum only), as TSO leaves it. */
     int partialTcp(int flags, int mss, int payload) {
-        int ip = Datapath.REPLY_OFFSET;
+        int ip = PacketEvent.REPLY_OFFSET;
         int len = FrameBuilder.tcp(slot, ip, DatapathTest.SERVER, DatapathTest.EGRESS_IP, SERVER_PORT, natPort, flags, mss,
                 payload);
         startChecksum(ip, len, Ipv4.PROTO_TCP, Tcp.CHECKSUM_OFFSET);
@@ -202,7 +205,7 @@ class DatapathOffloadTest {
 
     @Test
     void singleUdpPacketWithAStartedChecksumIsFinishedAndBatched() {
-        int ip = Datapath.REPLY_OFFSET;
+        int ip = PacketEvent.REPLY_OFFSET;
         requestUdp();
         int len = FrameBuilder.udp(slot, ip, DatapathTest.SERVER, DatapathTest.EGRESS_IP, 53, POD_PORT, 300, true);
         startChecksum(ip, len, Ipv4.PROTO_UDP, Udp.CHECKSUM_OFFSET);
@@ -251,7 +254,7 @@ class DatapathOffloadTest {
             assertEquals(++n, reply.drops(DropReason.OFFLOAD_INVALID), "case " + java.util.Arrays.toString(c));
         }
         // a UDP packet may have a started checksum, but is never a TCP super-packet
-        int ip = Datapath.REPLY_OFFSET;
+        int ip = PacketEvent.REPLY_OFFSET;
         int len = FrameBuilder.udp(slot, ip, DatapathTest.SERVER, DatapathTest.EGRESS_IP, 53, natPort, 3000, true);
         vnet(VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4, 1000, 20, Udp.CHECKSUM_OFFSET);
         reply(len);
@@ -291,9 +294,9 @@ class DatapathOffloadTest {
         for (int i = 0; i < 5000; i++) {
             boolean started = rnd.nextBoolean();
             int len = started ? partialTcp(Tcp.ACK, 0, rnd.nextInt(30_000))
-                    : FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, DatapathTest.SERVER, DatapathTest.EGRESS_IP, SERVER_PORT,
+                    : FrameBuilder.tcp(slot, PacketEvent.REPLY_OFFSET, DatapathTest.SERVER, DatapathTest.EGRESS_IP, SERVER_PORT,
                             natPort, Tcp.ACK, 0, rnd.nextInt(1400));
-            int v = Datapath.REPLY_OFFSET - VirtioNetHeader.LENGTH;
+            int v = PacketEvent.REPLY_OFFSET - VirtioNetHeader.LENGTH;
             for (int k = 0; k < VirtioNetHeader.LENGTH; k++) {
                 slot.putByte(v + k, (byte) (rnd.nextInt(4) == 0 ? rnd.nextInt(256) : 0));
             }

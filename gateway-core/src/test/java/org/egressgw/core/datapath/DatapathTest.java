@@ -95,17 +95,19 @@ class DatapathTest {
 
     /** Builds a VXLAN payload from the node around an inner packet written by {@code inner}. */
     int fromNode(java.util.function.IntUnaryOperator inner) {
-        int off = Datapath.REQUEST_OFFSET;
+        int off = PacketEvent.REQUEST_OFFSET;
         int ipLen = inner.applyAsInt(off + Vxlan.HEADER_LENGTH + Ethernet.HEADER_LENGTH);
         return FrameBuilder.vxlan(slot, off, VNI, GW_MAC, NODE_MAC, ipLen);
     }
 
     void request(int len, int peer) {
-        dp.onRequest(slot, slot.addressOffset(), Datapath.REQUEST_OFFSET, len, peer, 1_000);
+        dp.onRequest(slot, slot.addressOffset(), PacketEvent.REQUEST_OFFSET, len, peer, 1_000);
+        dp.flush(); // as the worker does at the end of every ring batch
     }
 
     void reply(int len) {
-        dp.onReply(slot, slot.addressOffset(), Datapath.REPLY_OFFSET, len, 2_000);
+        dp.onReply(slot, slot.addressOffset(), PacketEvent.REPLY_OFFSET, len, 2_000);
+        dp.flush(); // as the worker does at the end of every ring batch
     }
 
     static UnsafeBuffer wrap(byte[] b) {
@@ -144,7 +146,7 @@ class DatapathTest {
         assertValidIpv4(out, 0);
         assertEquals(1, table.size());
 
-        int rlen = FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.SYN | Tcp.ACK, 1460, 0);
+        int rlen = FrameBuilder.tcp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.SYN | Tcp.ACK, 1460, 0);
         reply(rlen);
         assertEquals(1, tunnelOut.size(), "SYN-ACK tunnelled back");
         assertEquals(NODE, tunnelDst.get(0));
@@ -177,7 +179,7 @@ class DatapathTest {
         int nat = Udp.srcPort(out, 20);
         assertTrue(nat >= 32768 && nat <= 65535, "translated into the NAT range: " + nat);
         assertValidIpv4(out, 0);
-        int rlen = FrameBuilder.udp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 53, nat, 40, true);
+        int rlen = FrameBuilder.udp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 53, nat, 40, true);
         reply(rlen);
         UnsafeBuffer t = wrap(tunnelOut.get(0));
         assertEquals(1234, Udp.dstPort(t, 70));
@@ -200,7 +202,7 @@ class DatapathTest {
         int id = Icmp.identifier(out, 20);
         assertTrue(id >= 32768, "identifier in the NAT range: " + id);
         assertValidIpv4(out, 0);
-        int rlen = FrameBuilder.icmpEcho(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_ECHO_REPLY, id, 1, 56);
+        int rlen = FrameBuilder.icmpEcho(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_ECHO_REPLY, id, 1, 56);
         reply(rlen);
         UnsafeBuffer t = wrap(tunnelOut.get(0));
         assertEquals(7, Icmp.identifier(t, 70));
@@ -238,15 +240,15 @@ class DatapathTest {
     @Test
     void tunnelLevelRejections() {
         int len = fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000, 80, Tcp.SYN, 0, 0));
-        Vxlan.write(slot, Datapath.REQUEST_OFFSET, VNI + 1);
+        Vxlan.write(slot, PacketEvent.REQUEST_OFFSET, VNI + 1);
         request(len, NODE);
         assertEquals(1, drops(request, DropReason.WRONG_VNI));
         len = fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000, 80, Tcp.SYN, 0, 0));
-        Ethernet.dstMac(slot, Datapath.REQUEST_OFFSET + 8, MacAddress.parse("02:00:00:00:00:99"));
+        Ethernet.dstMac(slot, PacketEvent.REQUEST_OFFSET + 8, MacAddress.parse("02:00:00:00:00:99"));
         request(len, NODE);
         assertEquals(1, drops(request, DropReason.NOT_OUR_MAC));
         len = fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000, 80, Tcp.SYN, 0, 0));
-        Ethernet.etherType(slot, Datapath.REQUEST_OFFSET + 8, Ethernet.TYPE_IPV6);
+        Ethernet.etherType(slot, PacketEvent.REQUEST_OFFSET + 8, Ethernet.TYPE_IPV6);
         request(len, NODE);
         assertEquals(1, drops(request, DropReason.UNSUPPORTED_ETHERTYPE));
         len = fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000, 80, Tcp.RST | Tcp.ACK, 0, 0));
@@ -256,7 +258,7 @@ class DatapathTest {
         request(len, NODE);
         assertEquals(2, drops(request, DropReason.NO_CONNECTION), "nor does a stray FIN");
         len = fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 40000, 80, 100, true));
-        int ip = Datapath.REQUEST_OFFSET + 22;
+        int ip = PacketEvent.REQUEST_OFFSET + 22;
         Ipv4.flagsAndFragment(slot, ip, Ipv4.FLAG_MF | 100); // a later fragment whose first never came
         Ipv4.updateHeaderChecksum(slot, ip);
         request(len, NODE);
@@ -271,8 +273,8 @@ class DatapathTest {
 
     @Test
     void unsolicitedRepliesAreDropped() {
-        reply(FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.SYN | Tcp.ACK, 0, 0));
-        reply(FrameBuilder.icmpEcho(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_ECHO_REQUEST, 1, 1, 8));
+        reply(FrameBuilder.tcp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.SYN | Tcp.ACK, 0, 0));
+        reply(FrameBuilder.icmpEcho(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_ECHO_REQUEST, 1, 1, 8));
         assertEquals(1, drops(reply, DropReason.NO_CONNECTION));
         assertEquals(1, drops(reply, DropReason.UNSUPPORTED_ICMP));
         assertEquals(0, tunnelOut.size());
@@ -280,7 +282,7 @@ class DatapathTest {
 
     @Test
     void arpForTheOverlayAddressIsAnsweredOverTheTunnel() {
-        int len = FrameBuilder.vxlanArpRequest(slot, Datapath.REQUEST_OFFSET, VNI, NODE_MAC, Ipv4Address.parse("10.99.0.1"), OVERLAY);
+        int len = FrameBuilder.vxlanArpRequest(slot, PacketEvent.REQUEST_OFFSET, VNI, NODE_MAC, Ipv4Address.parse("10.99.0.1"), OVERLAY);
         request(len, NODE);
         assertEquals(1, tunnelOut.size());
         assertEquals(NODE, tunnelDst.get(0));
@@ -293,7 +295,7 @@ class DatapathTest {
         assertEquals(GW_MAC, Arp.senderMac(t, eth + 14));
         assertEquals(OVERLAY, Arp.senderIp(t, eth + 14));
         assertEquals(1, request.get(Counters.ARP_REPLIES));
-        len = FrameBuilder.vxlanArpRequest(slot, Datapath.REQUEST_OFFSET, VNI, NODE_MAC, Ipv4Address.parse("10.99.0.1"),
+        len = FrameBuilder.vxlanArpRequest(slot, PacketEvent.REQUEST_OFFSET, VNI, NODE_MAC, Ipv4Address.parse("10.99.0.1"),
                 Ipv4Address.parse("10.99.0.77"));
         request(len, NODE);
         assertEquals(1, drops(request, DropReason.ARP_NOT_FOR_US));
@@ -303,7 +305,7 @@ class DatapathTest {
     void replyTooBigForTheTunnelGetsFragmentationNeeded() {
         request(fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000, 80, Tcp.SYN, 0, 0)), NODE);
         egressOut.clear();
-        int rlen = FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.ACK, 0, 1460);
+        int rlen = FrameBuilder.tcp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.ACK, 0, 1460);
         reply(rlen);
         assertEquals(1500, rlen);
         assertEquals(0, tunnelOut.size());
@@ -327,7 +329,7 @@ class DatapathTest {
             int port = 1024 + i;
             request(fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, port, 443, Tcp.SYN, 0, 0)), NODE);
             int nat = Tcp.srcPort(wrap(egressOut.get(egressOut.size() - 1)), 20);
-            reply(FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 443, nat, Tcp.SYN | Tcp.ACK, 0, 0));
+            reply(FrameBuilder.tcp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 443, nat, Tcp.SYN | Tcp.ACK, 0, 0));
         }
         assertEquals(cap, table.size());
         request(fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 60000, 443, Tcp.SYN, 0, 0)), NODE);
@@ -353,10 +355,10 @@ class DatapathTest {
     void replyThatDoesNotFitTheStateIsNotTrusted() {
         request(fromNode(ip -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000, 80, Tcp.SYN, 0, 0)), NODE);
         // data from the server before it answered the SYN
-        reply(FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.ACK, 0, 10));
+        reply(FrameBuilder.tcp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.ACK, 0, 10));
         assertEquals(1, drops(reply, DropReason.TCP_INVALID));
         assertEquals(0, tunnelOut.size());
-        reply(FrameBuilder.tcp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.SYN | Tcp.ACK, 0, 0));
+        reply(FrameBuilder.tcp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 80, 40000, Tcp.SYN | Tcp.ACK, 0, 0));
         assertEquals(1, tunnelOut.size());
     }
 
@@ -365,15 +367,15 @@ class DatapathTest {
         request(fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 40000, 53, 10, true)), NODE);
         assertEquals(62, Ipv4.ttl(wrap(egressOut.get(0)), 0), "TTL decremented on the way out");
         assertValidIpv4(wrap(egressOut.get(0)), 0);
-        reply(FrameBuilder.udp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 53, 40000, 10, true));
+        reply(FrameBuilder.udp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 53, 40000, 10, true));
         assertEquals(62, Ipv4.ttl(wrap(tunnelOut.get(0)), 50), "and on the way back");
     }
 
     @Test
     void expiringTtlFromAPodIsAnsweredWithTimeExceededThroughTheTunnel() {
         int len = fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 33434, 33435, 12, true));
-        Ipv4.ttl(slot, Datapath.REQUEST_OFFSET + 22, 1);
-        Ipv4.updateHeaderChecksum(slot, Datapath.REQUEST_OFFSET + 22);
+        Ipv4.ttl(slot, PacketEvent.REQUEST_OFFSET + 22, 1);
+        Ipv4.updateHeaderChecksum(slot, PacketEvent.REQUEST_OFFSET + 22);
         request(len, NODE);
         assertEquals(0, egressOut.size(), "not forwarded");
         assertEquals(1, drops(request, DropReason.TTL_EXCEEDED));
@@ -394,9 +396,9 @@ class DatapathTest {
     void expiringTtlFromOutsideIsAnsweredFromTheEgressIp() {
         request(fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 40000, 53, 10, true)), NODE);
         egressOut.clear();
-        int rlen = FrameBuilder.udp(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, 53, 40000, 10, true);
-        Ipv4.ttl(slot, Datapath.REPLY_OFFSET, 1);
-        Ipv4.updateHeaderChecksum(slot, Datapath.REPLY_OFFSET);
+        int rlen = FrameBuilder.udp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 53, 40000, 10, true);
+        Ipv4.ttl(slot, PacketEvent.REPLY_OFFSET, 1);
+        Ipv4.updateHeaderChecksum(slot, PacketEvent.REPLY_OFFSET);
         reply(rlen);
         assertEquals(0, tunnelOut.size());
         UnsafeBuffer icmp = wrap(egressOut.get(0));
@@ -435,7 +437,7 @@ class DatapathTest {
         request(fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 1234, 53, 20, true)), NODE);
         byte[] sent = egressOut.get(0);
         int nat = Udp.srcPort(wrap(sent), 20);
-        int len = icmpError(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_DEST_UNREACHABLE, 3, sent, 28);
+        int len = icmpError(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_DEST_UNREACHABLE, 3, sent, 28);
         reply(len);
         assertEquals(1, tunnelOut.size(), "translated error tunnelled to the pod's node");
         UnsafeBuffer t = wrap(tunnelOut.get(0));
@@ -451,7 +453,7 @@ class DatapathTest {
         // an error quoting a flow the gateway never had is dropped
         byte[] other = sent.clone();
         wrap(other).putShort(20, (short) 999);
-        reply(icmpError(slot, Datapath.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_TIME_EXCEEDED, 0, other, 28));
+        reply(icmpError(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, Icmp.TYPE_TIME_EXCEEDED, 0, other, 28));
         assertEquals(1, drops(reply, DropReason.NO_CONNECTION));
     }
 
@@ -513,7 +515,7 @@ class DatapathTest {
         whole = new byte[len];
         tmp.getBytes(0, whole);
         for (byte[] f : fragments(whole, 1000)) {
-            slot.putBytes(Datapath.REPLY_OFFSET, f);
+            slot.putBytes(PacketEvent.REPLY_OFFSET, f);
             reply(f.length);
         }
         assertEquals(3, tunnelOut.size());
@@ -537,7 +539,7 @@ class DatapathTest {
         dp = new Datapath(s, table, new Datapath.PolicyView(pb.build()), (a, l) -> l, tunnelSinkNoop(), request, reply);
         for (int port = 1000; port < 1003; port++) {
             int p = port;
-            dp.onRequest(slot, slot.addressOffset(), Datapath.REQUEST_OFFSET,
+            dp.onRequest(slot, slot.addressOffset(), PacketEvent.REQUEST_OFFSET,
                     fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, p, 53, 8, true)), NODE, 1_000);
         }
         assertEquals(2, table.size(), "two ports in the range");
@@ -549,7 +551,7 @@ class DatapathTest {
         assertEquals(0, table.size());
         dp.publishStats();
         assertEquals(0, dp.natStats().inUse()[0]);
-        dp.onRequest(slot, slot.addressOffset(), Datapath.REQUEST_OFFSET,
+        dp.onRequest(slot, slot.addressOffset(), PacketEvent.REQUEST_OFFSET,
                 fromNode(ip -> FrameBuilder.udp(slot, ip, POD1, SERVER, 1003, 53, 8, true)), NODE, 70_000);
         assertEquals(1, table.size(), "a port is free again");
     }
@@ -589,7 +591,7 @@ class DatapathTest {
                     default -> FrameBuilder.tcp(slot, ip, POD1, SERVER, 40000 + rnd.nextInt(50), 80, Tcp.ACK, 0, rnd.nextInt(40));
                 });
             } else {
-                int off = Datapath.REPLY_OFFSET;
+                int off = PacketEvent.REPLY_OFFSET;
                 len = switch (kind) {
                     case 0 -> FrameBuilder.tcp(slot, off, SERVER, EGRESS_IP, 80, 40000 + rnd.nextInt(50), Tcp.SYN | Tcp.ACK, 1460, 0);
                     case 1 -> FrameBuilder.udp(slot, off, SERVER, EGRESS_IP, 53, 40000 + rnd.nextInt(50), rnd.nextInt(100), true);
@@ -597,7 +599,7 @@ class DatapathTest {
                     default -> FrameBuilder.tcp(slot, off, SERVER, EGRESS_IP, 80, 40000 + rnd.nextInt(50), Tcp.ACK, 0, 10);
                 };
             }
-            int base = req ? Datapath.REQUEST_OFFSET : Datapath.REPLY_OFFSET;
+            int base = req ? PacketEvent.REQUEST_OFFSET : PacketEvent.REPLY_OFFSET;
             int mutations = rnd.nextInt(4);
             for (int m = 0; m < mutations; m++) {
                 slot.putByte(base + rnd.nextInt(len), (byte) rnd.nextInt(256));

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Timeout;
 class DirectTunnelReaderIT {
     private static final int PORT = 48472;
     private static final int SLOT = 2048;
-    private static final int MAX_DATAGRAM = SLOT - Datapath.REQUEST_OFFSET;
+    private static final int MAX_DATAGRAM = SLOT - PacketEvent.REQUEST_OFFSET;
 
     private String ns;
     private MultiThreadIoEventLoopGroup group;
@@ -128,6 +128,7 @@ class DirectTunnelReaderIT {
         }
         assertEquals(expected, seen);
         assertEquals(6, counters.drops(DropReason.OVERSIZE), "300 / 50 oversize datagrams");
+        assertEquals(6, counters.get(Counters.RX_PACKETS), "dropped by the reader: counted as received there too");
         assertEquals(6, skipped.get(), "oversize slots are published as 'skip'");
         assertEquals(0, counters.drops(DropReason.RING_FULL));
         assertTrue(consumed.get() >= 1, "the consumer ran");
@@ -177,6 +178,8 @@ class DirectTunnelReaderIT {
             Thread.sleep(5);
         }
         assertEquals(200 - 64, counters.drops(DropReason.RING_FULL), "all the ring holds is kept, the rest counted");
+        assertEquals(200 - 64, counters.get(Counters.RX_PACKETS), "and counted as received");
+        assertEquals((200 - 64) * 100, counters.get(Counters.RX_BYTES));
         // nothing was consumed yet; now the ring drains and new datagrams are read again
         List<String> seen = new ArrayList<>();
         AtomicInteger skipped = new AtomicInteger();
