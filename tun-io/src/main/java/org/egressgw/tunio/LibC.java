@@ -15,7 +15,8 @@ import jnr.ffi.types.ssize_t;
  *
  * <p>Linux x86_64 only. Values are from the glibc/kernel UAPI headers ({@code <linux/if_tun.h>},
  * {@code <net/if.h>}, {@code <sys/socket.h>}, {@code <bits/uio.h>}, {@code <netinet/in.h>}, {@code <poll.h>},
- * {@code <fcntl.h>}, {@code <sched.h>}, {@code <asm-generic/errno*.h>}) and were checked with
+ * {@code <fcntl.h>}, {@code <sched.h>}, {@code <asm-generic/errno*.h>}, {@code <linux/netlink.h>},
+ * {@code <linux/if_packet.h>}, {@code <linux/sockios.h>}) and were checked with
  * {@code sizeof}/{@code offsetof} compiled against those headers.
  *
  * <p>No function here takes more than five arguments, and none may be added that does: jnr-ffi's x86_64 assembly
@@ -90,6 +91,14 @@ public final class LibC {
         @SaveError
         int recvmmsg(int fd, @intptr_t long msgvec, int vlen, int flags, @intptr_t long timeout);
 
+        /** {@code ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)} — single sends that need an address. */
+        @SaveError
+        @ssize_t long sendmsg(int fd, @intptr_t long msg, int flags);
+
+        /** {@code ssize_t recvmsg(int fd, struct msghdr *msg, int flags)} — single receives that need the sender. */
+        @SaveError
+        @ssize_t long recvmsg(int fd, @intptr_t long msg, int flags);
+
         /** {@code int poll(struct pollfd *fds, nfds_t nfds, int timeout)}. */
         @SaveError
         int poll(@intptr_t long fds, @size_t long nfds, int timeoutMillis);
@@ -115,6 +124,8 @@ public final class LibC {
     // ---- errno (asm-generic/errno-base.h, asm-generic/errno.h) ----
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
+    /** What IPv4 route deletion returns when no route matches. */
+    public static final int ESRCH = 3;
     public static final int EINTR = 4;
     public static final int EIO = 5;
     public static final int EBADF = 9;
@@ -122,10 +133,16 @@ public final class LibC {
     public static final int EAGAIN = 11;
     public static final int EFAULT = 14;
     public static final int EBUSY = 16;
+    public static final int EEXIST = 17;
+    public static final int ENODEV = 19;
     public static final int EINVAL = 22;
     public static final int EMSGSIZE = 90;
+    /** What IPv4 address deletion returns when the address is not on the interface. */
+    public static final int EADDRNOTAVAIL = 99;
+    public static final int ENETDOWN = 100;
     public static final int ENETUNREACH = 101;
     public static final int ENOBUFS = 105;
+    public static final int ETIMEDOUT = 110;
     public static final int EHOSTUNREACH = 113;
 
     // ---- open(2) flags (asm-generic/fcntl.h) ----
@@ -146,6 +163,9 @@ public final class LibC {
     public static final int SO_SNDBUF = 7;
     /** Like SO_SNDBUF but ignores net.core.wmem_max; needs CAP_NET_ADMIN. */
     public static final int SO_SNDBUFFORCE = 32;
+    public static final int SO_RCVBUF = 8;
+    /** Like SO_RCVBUF but ignores net.core.rmem_max; needs CAP_NET_ADMIN. */
+    public static final int SO_RCVBUFFORCE = 33;
     public static final int MSG_DONTWAIT = 0x40;
     /** msg_flags on receive: the datagram was longer than the buffer (the rest was discarded). */
     public static final int MSG_TRUNC = 0x20;
@@ -216,6 +236,44 @@ public final class LibC {
     public static final int SOCKADDR_IN_FAMILY_OFFSET = 0;
     public static final int SOCKADDR_IN_PORT_OFFSET = 2;
     public static final int SOCKADDR_IN_ADDR_OFFSET = 4;
+
+    // ---- netlink sockets (linux/netlink.h) ----
+    public static final int AF_NETLINK = 16;
+    public static final int NETLINK_ROUTE = 0;
+    public static final int SOL_NETLINK = 270;
+    /** int option: error acks carry only the request's header, not its payload. */
+    public static final int NETLINK_CAP_ACK = 10;
+    /** int option: error acks carry TLVs, e.g. the kernel's error message text. */
+    public static final int NETLINK_EXT_ACK = 11;
+    /** struct sockaddr_nl: {@code sa_family_t nl_family; unsigned short nl_pad; __u32 nl_pid; __u32 nl_groups;}. */
+    public static final int SIZEOF_SOCKADDR_NL = 12;
+    public static final int SOCKADDR_NL_FAMILY_OFFSET = 0;
+    /** Port id: 0 is the kernel. */
+    public static final int SOCKADDR_NL_PID_OFFSET = 4;
+    /** Bit mask of multicast groups (the RTMGRP_* values for NETLINK_ROUTE). */
+    public static final int SOCKADDR_NL_GROUPS_OFFSET = 8;
+
+    // ---- packet sockets (linux/if_packet.h, linux/if_ether.h, linux/if_arp.h, linux/sockios.h) ----
+    public static final int AF_PACKET = 17;
+    /** Ethertype of ARP (host order; sockaddr_ll wants it in network order). */
+    public static final int ETH_P_ARP = 0x0806;
+    /**
+     * struct sockaddr_ll: {@code unsigned short sll_family; __be16 sll_protocol; int sll_ifindex;
+     * unsigned short sll_hatype; unsigned char sll_pkttype; unsigned char sll_halen; unsigned char sll_addr[8];}.
+     */
+    public static final int SIZEOF_SOCKADDR_LL = 20;
+    public static final int SOCKADDR_LL_FAMILY_OFFSET = 0;
+    public static final int SOCKADDR_LL_PROTOCOL_OFFSET = 2;
+    public static final int SOCKADDR_LL_IFINDEX_OFFSET = 4;
+    public static final int SOCKADDR_LL_HATYPE_OFFSET = 8;
+    public static final int SOCKADDR_LL_PKTTYPE_OFFSET = 10;
+    public static final int SOCKADDR_LL_HALEN_OFFSET = 11;
+    public static final int SOCKADDR_LL_ADDR_OFFSET = 12;
+    /** The interface's hardware address into ifr_hwaddr (a struct sockaddr at the union: sa_family = ARPHRD_*). */
+    public static final long SIOCGIFHWADDR = 0x8927L;
+    /** ifr_hwaddr.sa_data: the hardware address bytes, after the 2-byte sa_family (the ARPHRD_* type). */
+    public static final int IFREQ_HWADDR_DATA_OFFSET = IFREQ_UNION_OFFSET + 2;
+    public static final int ARPHRD_ETHER = 1;
 
     // ---- setns(2) (sched.h) ----
     public static final int CLONE_NEWNET = 0x40000000;
