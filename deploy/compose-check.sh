@@ -163,6 +163,8 @@ services:
 EOF
 
 # ---------------------------------------------------------------- up
+# the gateway's lock and state live in the host's run directory (Podman refuses a missing bind source)
+mkdir -p /run/egress-gateway
 log "docker-compose up -d (project $PROJECT, container $CTR)"
 COMPOSE_UP=1
 compose up -d >"$WORK/compose-up.log" 2>&1 || fail "docker-compose up failed"

@@ -24,6 +24,8 @@ import org.egressgw.core.datapath.DropObserver;
 import org.egressgw.core.datapath.NatStats;
 import org.egressgw.core.datapath.PipelinePlan;
 import org.egressgw.core.host.EgressIps;
+import org.egressgw.core.host.GatewayLock;
+import org.egressgw.core.host.HostReconciler;
 import org.egressgw.core.host.HostPlumbing;
 import org.egressgw.core.host.Interfaces;
 import org.egressgw.core.io.DirectTunnelReader;
@@ -65,6 +67,7 @@ public final class Gateway implements AutoCloseable {
     /** The pipelines ({@code pipeline.shards}); filled during start-up, read-only afterwards. */
     private final List<Shard> shards = new java.util.concurrent.CopyOnWriteArrayList<>();
     private HostPlumbing plumbing;
+    private HostReconciler reconciler;
     private EgressIps egressIps;
     /** The TUN device's first queue (the device's name and configuration). */
     private TunDevice tun;
@@ -100,6 +103,11 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void startUp() throws Exception {
+        // one gateway per network namespace; a crashed predecessor's plumbing goes before anything is added
+        GatewayLock gatewayLock = GatewayLock.acquire(GatewayLock.runDir());
+        resources.add(gatewayLock);
+        plumbing = new HostPlumbing(out, gatewayLock.stateFile());
+        resources.add(plumbing);
         int egressMtu = Interfaces.mtu(config.egress().interfaceName());
         int shardCount = config.pipeline().shards();
         boolean sharded = shardCount > 1;
@@ -125,8 +133,6 @@ public final class Gateway implements AutoCloseable {
         out.println("plumbing: + TUN device " + tun.name() + (config.egress().offload() ? " with GSO offload" : "")
                 + (offload ? ", reading TCP super-packets" : "") + (sharded ? ", " + shardCount + " queues" : "")
                 + " (removed when the gateway exits)");
-        plumbing = new HostPlumbing(out);
-        resources.add(plumbing);
         // the TUN device's MTU is the tunnel's inner MTU: when the kernel forwards a reply into it,
         // it answers DF packets that cannot fit with fragmentation-needed and fragments the others
         plumbing.setUpTun(tun.name(), Math.min(egressMtu, config.tunnel().innerMtu()));
@@ -140,8 +146,10 @@ public final class Gateway implements AutoCloseable {
         if (offload) {
             plumbing.setUpTap(taps.get(0).name(), config.tunnel().mtu());
         }
-        egressIps = new EgressIps(plumbing, config.egress().interfaceName(), tun.name(), config.egress().portLow(),
-                config.egress().portHigh(), out);
+        plumbing.egressSide(config.egress().interfaceName(), tun.name(), config.egress().portLow(), config.egress().portHigh());
+        reconciler = new HostReconciler(plumbing, out);
+        resources.add(reconciler);
+        egressIps = new EgressIps(plumbing, reconciler::passNow, out);
         if (sharded) {
             FlowSteering replies = FlowSteering.replies(shardCount, config.egress().portLow(), plan.portSpan());
             resources.add(replies);
@@ -176,6 +184,8 @@ public final class Gateway implements AutoCloseable {
                 this::applyPolicies, out);
         resources.add(policies);
         policies.start();
+        reconciler.passNow();
+        reconciler.start();
 
         InetSocketAddress listen = new InetSocketAddress(Ipv4Address.toString(config.tunnel().listenIp()), config.tunnel().listenPort());
         if (config.pipeline().inline()) {
@@ -204,11 +214,12 @@ public final class Gateway implements AutoCloseable {
         }
         GatewayMetrics metrics = new GatewayMetrics(request, reply, tables, shardRequest, shardReply,
                 this::natStatsPerShard, () -> servedCount());
+        metrics.plumbing(reconciler);
         // the policy view is the same in every shard
         ConntrackReport conntrack = new ConntrackReport(tables, plan.timeouts(), System::currentTimeMillis,
                 shards.get(0).datapath::policies, request, reply);
-        admin = new AdminServer(config.admin().host(), config.admin().port(), metrics, this::healthy, conntrack,
-                policies::snapshot);
+        admin = new AdminServer(config.admin().host(), config.admin().port(), metrics, this::healthProblems,
+                this::readinessProblems, conntrack, policies::snapshot);
         housekeeping.every(1000, "release drained egress IPs",
                 () -> egressIps.releaseDrained(NatStats.merge(natStatsPerShard())));
 
@@ -331,7 +342,7 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** True while every shard's datapath runs and its tunnel socket and TUN queue are being read. */
-    public boolean healthy() {
+    public boolean datapathRunning() {
         if (shards.isEmpty()) {
             return false;
         }
@@ -341,6 +352,37 @@ public final class Gateway implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /**
+     * What keeps the gateway from being healthy ({@code /healthz}; empty: healthy): a datapath that stopped, or host
+     * plumbing that is missing and could not be restored (a device gone, the egress interface gone, a command
+     * failing).
+     */
+    public List<String> healthProblems() {
+        List<String> problems = new ArrayList<>();
+        if (!datapathRunning()) {
+            problems.add("datapath not running");
+        }
+        if (reconciler != null) {
+            problems.addAll(reconciler.problems());
+        }
+        return problems;
+    }
+
+    /**
+     * What keeps the gateway from taking traffic ({@code /readyz}; empty: ready): anything unhealthy, an egress link
+     * that is down, policies not compiled yet.
+     */
+    public List<String> readinessProblems() {
+        List<String> problems = healthProblems();
+        if (reconciler != null && reconciler.complete() && !reconciler.egressLinkUp()) {
+            problems.add("the egress interface " + config.egress().interfaceName() + " is down");
+        }
+        if (policies == null || policies.snapshot() == null) {
+            problems.add("policies not compiled yet");
+        }
+        return problems;
     }
 
     /** Stops every thread and undoes the host plumbing; idempotent. */

@@ -43,7 +43,12 @@ public final class GatewayProcess implements AutoCloseable {
 
     /** Starts {@code cmd} in the gateway namespace and waits until it prints its ready line. */
     public static GatewayProcess start(Topology topo, List<String> cmd, Duration timeout) throws IOException, InterruptedException {
-        Path log = topo.workDir().resolve("gateway.log");
+        return start(topo, cmd, timeout, topo.workDir().resolve("gateway.log"));
+    }
+
+    /** As {@link #start(Topology, List, Duration)}, its output appended to {@code log} (a new file for each start). */
+    public static GatewayProcess start(Topology topo, List<String> cmd, Duration timeout, Path log)
+            throws IOException, InterruptedException {
         Process p = topo.start(topo.gw(), cmd, log);
         GatewayProcess g = new GatewayProcess(p, log);
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -77,6 +82,13 @@ public final class GatewayProcess implements AutoCloseable {
 
     public boolean isAlive() {
         return process.isAlive();
+    }
+
+    /** Kills the process with SIGKILL (as the OOM killer or a container runtime does) and waits for it to go. */
+    public void kill() throws InterruptedException {
+        process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
     }
 
     /** Sends SIGTERM and waits for the exit code (SIGKILL after 15 s). */

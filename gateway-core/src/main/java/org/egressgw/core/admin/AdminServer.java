@@ -9,12 +9,13 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
-import java.util.function.BooleanSupplier;
+import java.util.List;
 import java.util.function.Supplier;
 import org.egressgw.core.cluster.PolicySnapshot;
 
 /**
- * The admin endpoint: {@code GET /healthz} (200 while the datapath runs, 503 otherwise),
+ * The admin endpoint: {@code GET /healthz} and {@code GET /readyz} (200 "ok", or 503 with what is wrong, one
+ * problem a line; see {@code Gateway#healthProblems} and {@code Gateway#readinessProblems}),
  * {@code GET /metrics} (Prometheus text format), {@code GET /conntrack} (the live connection table,
  * {@code ?format=json} for JSON lines), {@code GET /conntrack/stats}, and the policy views
  * {@code /policies}, {@code /explain}, {@code /status}, {@code /problems} ({@link PolicyEndpoints}). Served by the JDK's HTTP server on one thread,
@@ -23,8 +24,12 @@ import org.egressgw.core.cluster.PolicySnapshot;
 public final class AdminServer implements AutoCloseable {
     private final HttpServer server;
 
-    public AdminServer(String host, int port, GatewayMetrics metrics, BooleanSupplier healthy, ConntrackReport conntrack,
-            Supplier<PolicySnapshot> policies) throws IOException {
+    /**
+     * @param health what keeps the gateway from being healthy (empty: healthy), for {@code /healthz}
+     * @param readiness what keeps it from taking traffic (empty: ready), for {@code /readyz}
+     */
+    public AdminServer(String host, int port, GatewayMetrics metrics, Supplier<List<String>> health,
+            Supplier<List<String>> readiness, ConntrackReport conntrack, Supplier<PolicySnapshot> policies) throws IOException {
         server = HttpServer.create(new InetSocketAddress(host, port), 16);
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "egw-admin");
@@ -32,10 +37,8 @@ public final class AdminServer implements AutoCloseable {
             return t;
         }));
         PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
-        server.createContext("/healthz", ex -> {
-            boolean ok = healthy.getAsBoolean();
-            respond(ex, ok ? 200 : 503, "text/plain; charset=utf-8", (ok ? "ok\n" : "datapath not running\n").getBytes(StandardCharsets.UTF_8));
-        });
+        server.createContext("/healthz", ex -> check(ex, health.get()));
+        server.createContext("/readyz", ex -> check(ex, readiness.get()));
         server.createContext("/metrics", ex -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
             writer.write(out, metrics.registry().scrape());
@@ -55,6 +58,12 @@ public final class AdminServer implements AutoCloseable {
 
     public int port() {
         return server.getAddress().getPort();
+    }
+
+    /** 200 "ok" when nothing is wrong, else 503 with one line per problem. */
+    private static void check(HttpExchange ex, List<String> problems) throws IOException {
+        String body = problems.isEmpty() ? "ok\n" : String.join("\n", problems) + "\n";
+        respond(ex, problems.isEmpty() ? 200 : 503, "text/plain; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
     }
 
     private static void respond(HttpExchange ex, int status, String type, byte[] body) throws IOException {

@@ -1,5 +1,6 @@
 package org.egressgw.core.admin;
 
+import org.egressgw.core.host.HostReconciler;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
@@ -72,6 +73,8 @@ public final class GatewayMetrics {
                 Counters.ICMP_ERRORS_TRANSLATED, reply);
         single("egw_super_packets", "Replies that arrived as one TCP super-packet of several segments and were"
                 + " translated and tunnelled whole (tunnel.offload)", Counters.SUPER_PACKETS, reply);
+        single("egw_replies_fragmented", "Replies too big for the tunnel, without DF, that the gateway cut into"
+                + " fragments (each counted once as sent)", Counters.FRAGMENTED, reply);
         single("egw_connections_created", "Connections tracked", Counters.CONN_CREATED, request);
         single("egw_connections_expired", "Connections removed after their idle timeout", Counters.CONN_EXPIRED, request);
         single("egw_connections_evicted", "Unreplied connections evicted early because the table was full",
@@ -107,6 +110,21 @@ public final class GatewayMetrics {
         JvmMetrics.builder().register(registry);
         GaugeWithCallback.builder().name("egw_policies_served").help("Egress gateway policies this gateway serves")
                 .callback(cb -> cb.call(policiesServed.get())).register(registry);
+    }
+
+    /** The host plumbing's state and repairs ({@link HostReconciler}). */
+    public void plumbing(HostReconciler host) {
+        CounterWithCallback.builder().name("egw_plumbing_repairs")
+                .help("Host plumbing the gateway found missing and restored (route, proxy_arp, tc_filter, tc_qdisc,"
+                        + " nft_table, nft_element, device_up, link_local_address)")
+                .labelNames("what")
+                .callback(cb -> host.repairs().forEach((what, n) -> cb.call(n, what))).register(registry);
+        GaugeWithCallback.builder().name("egw_plumbing_complete")
+                .help("1 while every piece of host plumbing is in place (what /healthz checks besides the datapath)")
+                .callback(cb -> cb.call(host.complete() ? 1 : 0)).register(registry);
+        GaugeWithCallback.builder().name("egw_egress_link_up")
+                .help("1 while the egress interface is up with carrier (part of /readyz)")
+                .callback(cb -> cb.call(host.egressLinkUp() ? 1 : 0)).register(registry);
     }
 
     private void counter(String name, String help, int index, Counters[] request, Counters[] reply) {

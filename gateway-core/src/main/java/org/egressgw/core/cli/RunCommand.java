@@ -54,7 +54,7 @@ final class RunCommand implements Callable<Integer> {
         DropCapture capture = drops;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(gateway, capture), "egw-shutdown"));
         while (!stop.await(500, java.util.concurrent.TimeUnit.MILLISECONDS)) {
-            if (!gateway.healthy()) {
+            if (!gateway.datapathRunning()) {
                 System.err.println("egress-gateway: datapath stopped unexpectedly");
                 stop(gateway, capture);
                 return 1;

@@ -27,7 +27,9 @@ public final class Counters {
     public static final int ICMP_ERRORS_TRANSLATED = 11;
     /** Replies that carried several TCP segments in one super-packet (read, translated and sent as one). */
     public static final int SUPER_PACKETS = 12;
-    public static final int DROPS = 13;
+    /** Replies too big for the tunnel, without DF, that the gateway cut into fragments (each counted once as sent). */
+    public static final int FRAGMENTED = 13;
+    public static final int DROPS = 14;
     public static final int SIZE = DROPS + DropReason.COUNT;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);

@@ -70,14 +70,11 @@ public final class Datapath {
     private final ParsedPacket p = new ParsedPacket();
     private final ReplyOffload offload = new ReplyOffload();
     private final HopErrors hopErrors;
+    private final ReplyFragmenter fragmenter;
     private final TxLedger egressLedger;
     private final TxLedger tunnelLedger;
-    private DropObserver dropObserver;
+    private final PacketAccounting acct;
     private long now;
-    // the packet being handled, for the drop observer
-    private long packetAddress;
-    private int packetLength;
-    private int packetPeer;
     /** Bytes of virtio-net header in front of each reply packet (0: none, nothing offloaded). */
     private int replyVnet;
 
@@ -94,11 +91,13 @@ public final class Datapath {
         this.tunnel = tunnel;
         this.request = request;
         this.reply = reply;
+        this.acct = new PacketAccounting(request, reply);
         this.decap = new VxlanDecapsulator(settings.vni(), settings.gatewayMac());
         this.encap = new VxlanEncapsulator(settings.localIp(), settings.tunnelDstPort(), settings.vni(), settings.gatewayMac());
         this.arp = new ArpResponder(settings.overlayIp(), settings.gatewayMac(), settings.hasOverlayIp());
         this.peers = new Ipv4CidrSet(settings.allowedPeers());
         this.hopErrors = new HopErrors(settings, encap, egress, tunnel, request, reply);
+        this.fragmenter = new ReplyFragmenter(encap, tunnel, settings.innerMtu(), reply);
         this.egressLedger = new TxLedger(request);
         this.tunnelLedger = new TxLedger(reply);
     }
@@ -125,7 +124,7 @@ public final class Datapath {
 
     /** Installs the drop observer (before the datapath thread starts). */
     public void dropObserver(DropObserver observer) {
-        this.dropObserver = observer;
+        acct.observer(observer);
     }
 
     // ------------------------------------------------------------------ request path
@@ -136,9 +135,10 @@ public final class Datapath {
      * @param off start of the VXLAN header in the slot
      */
     public void onRequest(UnsafeBuffer b, long address, int off, int len, int peerIp, long nowMillis) {
-        received(request, address + off, len, peerIp, nowMillis);
+        now = nowMillis;
+        acct.received(false, address + off, len, peerIp);
         if (!peers.contains(peerIp)) {
-            dropRequest(DropReason.PEER_NOT_ALLOWED);
+            acct.dropRequest(DropReason.PEER_NOT_ALLOWED);
             return;
         }
         int verdict = decap.classify(b, off, len);
@@ -147,13 +147,13 @@ public final class Datapath {
             if (verdict == VxlanDecapsulator.ARP) {
                 answerArp(b, address, eth, len - Vxlan.HEADER_LENGTH, peerIp);
             } else {
-                dropRequest(verdict > 0 ? verdict
+                acct.dropRequest(verdict > 0 ? verdict
                         : verdict == VxlanDecapsulator.WRONG_VNI ? DropReason.WRONG_VNI : DropReason.NOT_OUR_MAC);
             }
             return;
         }
         if (Ethernet.etherType(b, eth) != Ethernet.TYPE_IPV4) {
-            dropRequest(DropReason.UNSUPPORTED_ETHERTYPE);
+            acct.dropRequest(DropReason.UNSUPPORTED_ETHERTYPE);
             return;
         }
         int err = p.ipv4(b, eth + Ethernet.HEADER_LENGTH, len - Vxlan.HEADER_LENGTH - Ethernet.HEADER_LENGTH);
@@ -162,7 +162,7 @@ public final class Datapath {
             return;
         }
         if (err != PacketError.NONE || (err = p.transport(b, false)) != PacketError.NONE) {
-            dropRequest(err);
+            acct.dropRequest(err);
             return;
         }
         long hi = FlowKey.hi(p.src, p.dst);
@@ -173,17 +173,17 @@ public final class Datapath {
             // without creating state for it
             int forwardable = e >= 0 ? 0 : bindings.policies().table().lookup(p.src, p.dst);
             if (forwardable >= 0) {
-                dropRequest(DropReason.TTL_EXCEEDED);
+                acct.dropRequest(DropReason.TTL_EXCEEDED);
                 hopErrors.requestTimeExceeded(b, address, p, peerIp, Ethernet.srcMac(b, eth));
             } else {
-                dropRequest(DropReason.ofPolicyVerdict(forwardable));
+                acct.dropRequest(DropReason.ofPolicyVerdict(forwardable));
             }
             return;
         }
         if (e < 0) {
             e = bindings.open(p, hi, lo, peerIp, Ethernet.srcMac(b, eth), now);
             if (e < 0) {
-                dropRequest(bindings.refused);
+                acct.dropRequest(bindings.refused);
                 return;
             }
         } else {
@@ -211,12 +211,12 @@ public final class Datapath {
     /** A fragment after the first: it carries no ports, so it follows its first fragment's translation. */
     private void requestLaterFragment(UnsafeBuffer b, long address) {
         if (!requestFragments.lookup(p.src, p.dst, p.proto, Ipv4.identification(b, p.ip), now, fragment)) {
-            dropRequest(DropReason.FRAGMENT);
+            acct.dropRequest(DropReason.FRAGMENT);
             return;
         }
         if (Ipv4.ttl(b, p.ip) <= 1) {
             // time exceeded is only ever sent for the first fragment (RFC 792)
-            dropRequest(DropReason.TTL_EXCEEDED);
+            acct.dropRequest(DropReason.TTL_EXCEEDED);
             return;
         }
         Ipv4.decrementTtl(b, p.ip);
@@ -226,7 +226,7 @@ public final class Datapath {
 
     private void writeEgress(long address, int length) {
         if (egress.write(address, length) <= 0) {
-            dropRequest(DropReason.TX_FAILED);
+            acct.dropRequest(DropReason.TX_FAILED);
             return;
         }
         egressLedger.queued(length);
@@ -235,7 +235,7 @@ public final class Datapath {
     private void answerArp(UnsafeBuffer b, long address, int eth, int frameLen, int peerIp) {
         int r = arp.respond(b, eth, frameLen);
         if (r != ArpResponder.REPLIED) {
-            dropRequest(r == ArpResponder.IGNORED ? DropReason.ARP_NOT_FOR_US : r);
+            acct.dropRequest(r == ArpResponder.IGNORED ? DropReason.ARP_NOT_FOR_US : r);
             return;
         }
         int frame = ArpResponder.replyLength();
@@ -246,7 +246,7 @@ public final class Datapath {
             request.add(Counters.TX_BYTES, length);
             request.increment(Counters.ARP_REPLIES);
         } else {
-            dropRequest(DropReason.TX_FAILED);
+            acct.dropRequest(DropReason.TX_FAILED);
         }
     }
 
@@ -258,15 +258,16 @@ public final class Datapath {
      * @param ip start of the IPv4 header in the slot; at least {@link PacketEvent#REPLY_OFFSET}
      */
     public void onReply(UnsafeBuffer b, long address, int ip, int len, long nowMillis) {
-        received(reply, address + ip, len, 0, nowMillis);
+        now = nowMillis;
+        acct.received(true, address + ip, len, 0);
         int err = p.ipv4(b, ip, len);
         if (err != PacketError.NONE) {
-            dropReply(err);
+            acct.dropReply(err);
             return;
         }
         // the kernel finishes checksums and segments before it fragments; ICMP errors are never offloaded
         if (!offload.read(b, ip, replyVnet) || (offload.any() && (p.firstFragment || p.laterFragment || p.isIcmpError(b)))) {
-            dropReply(DropReason.OFFLOAD_INVALID);
+            acct.dropReply(DropReason.OFFLOAD_INVALID);
             return;
         }
         if (p.laterFragment) {
@@ -278,20 +279,20 @@ public final class Datapath {
             return;
         }
         if ((err = p.transport(b, true)) != PacketError.NONE) {
-            dropReply(err);
+            acct.dropReply(err);
             return;
         }
         if (offload.any() && !offload.fits(p)) {
-            dropReply(DropReason.OFFLOAD_INVALID);
+            acct.dropReply(DropReason.OFFLOAD_INVALID);
             return;
         }
         int e = table.lookup(FlowKey.hi(p.src, p.dst), FlowKey.lo(p.proto, p.srcPort, p.dstPort, true));
         if (e < 0) {
-            dropReply(DropReason.NO_CONNECTION);
+            acct.dropReply(DropReason.NO_CONNECTION);
             return;
         }
-        if (offload.segmentLength(b, p) > settings.innerMtu()) {
-            dropReply(DropReason.TOO_BIG);
+        if (offload.segmentLength(b, p) > settings.innerMtu() && (offload.any() || !cuttable(b))) {
+            acct.dropReply(DropReason.TOO_BIG);
             hopErrors.replyTooBig(b, address, p);
             return;
         }
@@ -299,7 +300,7 @@ public final class Datapath {
             int state = table.state(e);
             if (TcpTracker.isInvalidReply(state, p.tcpFlags)) {
                 // not trusted blindly: neither forwarded nor allowed to refresh the entry
-                dropReply(DropReason.TCP_INVALID);
+                acct.dropReply(DropReason.TCP_INVALID);
                 return;
             }
             table.state(e, TcpTracker.next(state, p.tcpFlags, true));
@@ -309,7 +310,7 @@ public final class Datapath {
         table.touch(e, now);
         table.count(e, true, p.total);
         if (Ipv4.ttl(b, p.ip) <= 1) {
-            dropReply(DropReason.TTL_EXCEEDED);
+            acct.dropReply(DropReason.TTL_EXCEEDED);
             hopErrors.replyTimeExceeded(b, address, p);
             return;
         }
@@ -339,7 +340,7 @@ public final class Datapath {
     /** A fragment after the first: it follows its first fragment's translation back to the pod. */
     private void replyLaterFragment(UnsafeBuffer b, long address) {
         if (!replyFragments.lookup(p.src, p.dst, p.proto, Ipv4.identification(b, p.ip), now, fragment)) {
-            dropReply(DropReason.FRAGMENT);
+            acct.dropReply(DropReason.FRAGMENT);
             return;
         }
         if (forwardableReply(b)) {
@@ -357,13 +358,13 @@ public final class Datapath {
     private void replyIcmpError(UnsafeBuffer b, long address) {
         int r = IcmpErrorTranslator.parse(b, p.ip, p.total, embedded);
         if (r != IcmpErrorTranslator.OK) {
-            dropReply(r == IcmpErrorTranslator.UNTRANSLATED_TYPE || r == IcmpErrorTranslator.NOT_AN_ERROR
+            acct.dropReply(r == IcmpErrorTranslator.UNTRANSLATED_TYPE || r == IcmpErrorTranslator.NOT_AN_ERROR
                     ? DropReason.UNSUPPORTED_ICMP : DropReason.ICMP_ERROR_INVALID);
             return;
         }
         int e = table.lookup(embedded.replyHi, embedded.replyLo);
         if (e < 0) {
-            dropReply(DropReason.NO_CONNECTION);
+            acct.dropReply(DropReason.NO_CONNECTION);
             return;
         }
         if (forwardableReply(b)) {
@@ -379,26 +380,40 @@ public final class Datapath {
      * the tunnel or when their TTL expires here (no ICMP error about them), else their TTL is decremented.
      */
     private boolean forwardableReply(UnsafeBuffer b) {
-        if (p.total > settings.innerMtu()) {
-            dropReply(DropReason.TOO_BIG);
+        if (p.total > settings.innerMtu() && !cuttable(b)) {
+            acct.dropReply(DropReason.TOO_BIG);
             return false;
         }
         if (Ipv4.ttl(b, p.ip) <= 1) {
-            dropReply(DropReason.TTL_EXCEEDED);
+            acct.dropReply(DropReason.TTL_EXCEEDED);
             return false;
         }
         Ipv4.decrementTtl(b, p.ip);
         return true;
     }
 
-    /** The reply tail: VXLAN encapsulation in the slot's headroom, queued for the tunnel. */
+    /** A reply too big for the tunnel may be cut (no DF, room for 8 bytes after its header). */
+    private boolean cuttable(UnsafeBuffer b) {
+        return !Ipv4.dontFragment(b, p.ip) && fragmenter.canCut(b, p.ip);
+    }
+
+    /**
+     * The reply tail: VXLAN encapsulation in the slot's headroom, queued for the tunnel; a reply too big for the
+     * tunnel (that may be cut) leaves as fragments.
+     */
     private void tunnelReply(UnsafeBuffer b, long address, int vtep, long peerMac, int hash) {
+        if (p.total > settings.innerMtu()) {
+            if (!fragmenter.send(b, p.ip, vtep, peerMac, hash)) {
+                acct.dropReply(DropReason.TX_FAILED);
+            }
+            return;
+        }
         int outer = encap.encapsulate(b, p.ip, p.total, vtep, peerMac, hash);
         int length = p.total + VxlanEncapsulator.OVERHEAD;
         if (!tunnel.add(address + outer, length, vtep)) {
             tunnel.flush();
             if (!tunnel.add(address + outer, length, vtep)) {
-                dropReply(DropReason.TX_FAILED);
+                acct.dropReply(DropReason.TX_FAILED);
                 return;
             }
         }
@@ -416,7 +431,7 @@ public final class Datapath {
         int length = p.total + VxlanEncapsulator.OVERHEAD;
         if (!tunnel.sendOffloaded(address + outer, length, vtep, offload.gsoType, offload.gsoSize, inner,
                 Tcp.CHECKSUM_OFFSET, inner + Tcp.headerLength(b, p.l4))) {
-            dropReply(DropReason.TX_FAILED);
+            acct.dropReply(DropReason.TX_FAILED);
             return;
         }
         reply.increment(Counters.TX_PACKETS);
@@ -431,30 +446,6 @@ public final class Datapath {
         if (p.proto == Ipv4.PROTO_TCP && (p.tcpFlags & Tcp.SYN) != 0 && settings.mssClamp() > 0
                 && MssClamp.clamp(b, p.l4, settings.mssClamp(), checksumStarted)) {
             counters.increment(Counters.MSS_CLAMPED);
-        }
-    }
-
-    /** Counts a packet received and remembers it for the drop observer. */
-    private void received(Counters c, long packet, int len, int peerIp, long nowMillis) {
-        now = nowMillis;
-        packetAddress = packet;
-        packetLength = len;
-        packetPeer = peerIp;
-        c.increment(Counters.RX_PACKETS);
-        c.add(Counters.RX_BYTES, len);
-    }
-
-    private void dropRequest(int reason) {
-        request.drop(reason);
-        if (dropObserver != null) {
-            dropObserver.onDrop(false, reason, packetAddress, packetLength, packetPeer);
-        }
-    }
-
-    private void dropReply(int reason) {
-        reply.drop(reason);
-        if (dropObserver != null) {
-            dropObserver.onDrop(true, reason, packetAddress, packetLength, 0);
         }
     }
 

@@ -18,37 +18,37 @@ import org.egressgw.packet.Ipv4Address;
  */
 public final class EgressIps {
     private final HostPlumbing plumbing;
-    private final String egressInterface;
-    private final String device;
-    private final int portLow;
-    private final int portHigh;
+    private final Runnable afterSteering;
     private final PrintStream out;
     /** Draining egress IP → consecutive statistics rounds with no port in use. */
     private final Map<Integer, Integer> draining = new HashMap<>();
 
     /**
-     * @param device the TUN device replies are steered into
-     * @param portLow lowest translated port (the tc filters of an assigned egress IP match the NAT range)
+     * @param afterSteering run after new IPs were steered (the reconciler's pass: it follows their assignment)
      */
-    public EgressIps(HostPlumbing plumbing, String egressInterface, String device, int portLow, int portHigh,
-            PrintStream out) {
+    public EgressIps(HostPlumbing plumbing, Runnable afterSteering, PrintStream out) {
         this.plumbing = plumbing;
-        this.egressInterface = egressInterface;
-        this.device = device;
-        this.portLow = portLow;
-        this.portHigh = portHigh;
+        this.afterSteering = afterSteering;
         this.out = out;
     }
 
     /** Steers every IP in {@code wanted} (a no-op for those already steered); the others start draining. */
     public synchronized void apply(int[] wanted) {
+        boolean steeredNew = false;
         for (int ip : wanted) {
             draining.remove(ip);
+            if (plumbing.steered().contains(ip)) {
+                continue;
+            }
+            steeredNew = true;
             try {
-                plumbing.steerEgressIp(ip, Interfaces.isLocal(ip), egressInterface, device, portLow, portHigh);
+                plumbing.steerEgressIp(ip);
             } catch (IOException e) {
                 out.println("plumbing: ! could not steer egress IP " + Ipv4Address.toString(ip) + ": " + e.getMessage());
             }
+        }
+        if (steeredNew) {
+            afterSteering.run();
         }
         for (int ip : plumbing.steered()) {
             if (!contains(wanted, ip) && !draining.containsKey(ip)) {

@@ -35,6 +35,8 @@ import org.junit.jupiter.api.TestInstance;
 abstract class ConntrackEndToEndBase {
     protected Topology topo;
     protected GatewayProcess gateway;
+    /** The gateway's config.yaml, as it was started. */
+    protected Path configFile;
 
     /** The topology; the userspace gateway with an unassigned egress IP unless overridden. */
     TopologyOptions options() {
@@ -62,6 +64,7 @@ abstract class ConntrackEndToEndBase {
             Path config = topo.writeGatewayFiles();
             String yaml = config(Files.readString(config, StandardCharsets.UTF_8));
             Files.writeString(config, yaml, StandardCharsets.UTF_8);
+            configFile = config;
             System.out.println("---- gateway config ----\n" + yaml);
             gateway = GatewayProcess.start(topo, List.of(GatewayCli.launcher().toString(), "run", "--config", config.toString()),
                     Duration.ofSeconds(60));
