@@ -191,7 +191,8 @@ public final class Gateway implements AutoCloseable {
         if (config.pipeline().inline()) {
             startInline(listen, plan);
         } else {
-            shards.get(0).startHandoff(listen, plan, config);
+            List<LinuxSocket> sockets = bindTunnelSockets(listen);
+            shards.get(0).startHandoff(listen, plan, config, sockets == null ? null : sockets.get(0));
             out.println("pipeline: handoff (tunnel receiver, TUN receiver and datapath threads joined by rings)");
         }
 
@@ -241,21 +242,9 @@ public final class Gateway implements AutoCloseable {
      */
     private void startInline(InetSocketAddress listen, PipelinePlan plan) throws Exception {
         boolean sharded = shards.size() > 1;
-        List<LinuxSocket> sockets = new ArrayList<>();
-        if (sharded) {
-            // the whole group is bound and steered before any socket is read: a flow's first packets must not
-            // reach a shard the kernel chose by its own hash while the group was incomplete
-            for (int k = 0; k < shards.size(); k++) {
-                LinuxSocket socket = DirectTunnelReader.bind(listen, true);
-                resources.add(socket::close);
-                sockets.add(socket);
-            }
-            FlowSteering requests = FlowSteering.requests(shards.size());
-            resources.add(requests);
-            requests.attachToReusePortGroup(sockets.get(0).intValue());
-        }
+        List<LinuxSocket> sockets = bindTunnelSockets(listen);
         for (Shard s : shards) {
-            s.startInline(listen, plan, config, sharded ? sockets.get(s.index) : null,
+            s.startInline(listen, plan, config, sockets == null ? null : sockets.get(s.index),
                     sharded ? "egw-datapath-" + s.index : "egw-datapath");
         }
         if (sharded) {
@@ -267,6 +256,32 @@ public final class Gateway implements AutoCloseable {
         out.println("pipeline: inline (one thread reads the tunnel socket and the TUN device and runs the datapath)"
                 + (config.pipeline().spinWhenIdle() ? ", busy-polling"
                         : pollMicros > 0 ? ", polling until " + pollMicros + " µs pass without a packet" : ""));
+    }
+
+    /**
+     * Binds the tunnel sockets before any is read when the gateway cannot leave it to the reader: sharded (the
+     * SO_REUSEPORT group is bound and steered whole, or a flow's first packets could reach a shard the kernel chose
+     * by its own hash while the group was incomplete) or in a group (the floating tunnel address is bound whether
+     * or not this member holds it). Null when neither.
+     */
+    private List<LinuxSocket> bindTunnelSockets(InetSocketAddress listen) throws Exception {
+        boolean sharded = shards.size() > 1;
+        boolean group = config.ha().isPresent();
+        if (!sharded && !group) {
+            return null;
+        }
+        List<LinuxSocket> sockets = new ArrayList<>();
+        for (int k = 0; k < shards.size(); k++) {
+            LinuxSocket socket = DirectTunnelReader.bind(listen, sharded, group);
+            resources.add(socket::close);
+            sockets.add(socket);
+        }
+        if (sharded) {
+            FlowSteering requests = FlowSteering.requests(shards.size());
+            resources.add(requests);
+            requests.attachToReusePortGroup(sockets.get(0).intValue());
+        }
+        return sockets;
     }
 
     /** Each shard's NAT port usage, in shard order. */

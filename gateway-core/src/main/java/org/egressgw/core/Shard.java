@@ -115,7 +115,7 @@ final class Shard {
     }
 
     /** Handoff: three threads joined by the rings — tunnel receiver, TUN receiver, datapath (one shard only). */
-    void startHandoff(InetSocketAddress listen, PipelinePlan plan, GatewayConfig config) throws Exception {
+    void startHandoff(InetSocketAddress listen, PipelinePlan plan, GatewayConfig config, LinuxSocket bound) throws Exception {
         OptionalInt cpu = config.pipeline().pinCpu();
         CompletableFuture<Void> pinned = new CompletableFuture<>();
         workerThread = new Thread(() -> {
@@ -141,7 +141,7 @@ final class Shard {
         egressThread.setDaemon(true);
         egressThread.start();
         tunnelReceiver = new TunnelReceiver(listen, requestRing.ring(), plan.maxDatagram(), tunnelRx, worker::wake,
-                config.tunnel().gro(), 0, config.tunnel().directReader(), "egw-tunnel-rx", null);
+                config.tunnel().gro(), 0, config.tunnel().directReader(), "egw-tunnel-rx", bound);
     }
 
     /** Stops reading the inputs (first step of shutting down; the tunnel socket closes with its event loop). */

@@ -214,6 +214,44 @@ public final class PortAllocator {
     }
 
     /**
+     * Counts {@code port} as in use for this destination without choosing it: a connection that exists already
+     * (installed from a peer's copy of the table, or found mid-stream) takes exactly this port. The caller inserts
+     * the entry and later releases the port as usual. Ports outside the range are not the allocator's to track.
+     *
+     * @return false if the allocator already holds that port for that destination, or keeps no record (its
+     *     destination pool is exhausted): nothing was changed
+     */
+    public boolean reserve(int protocol, int egressIp, int remoteIp, int remotePort, int port) {
+        if (port < low || port >= low + size) {
+            return false;
+        }
+        int r = findOrCreate(egressIp, protocol, remoteIp, remotePort);
+        if (r < 0) {
+            untracked++;
+            return false;
+        }
+        if (recordBitmap[r] != NO_BITMAP) {
+            long[] words = bitmaps[recordBitmap[r]];
+            int i = port - low;
+            if ((words[i >>> 6] & (1L << i)) != 0) {
+                return false;
+            }
+            words[i >>> 6] |= 1L << i;
+            recordCount[r]++;
+            inUseByEgress[egressIndexOfKey(recordKey[r])]++;
+            return true;
+        }
+        int base = r * LIGHT_LIMIT;
+        for (int k = recordCount[r] - 1; k >= 0; k--) {
+            if (recordPorts[base + k] == port) {
+                return false;
+            }
+        }
+        takeLight(r, port);
+        return true;
+    }
+
+    /**
      * The datapath's notice that the connection holding {@code port} for this destination is gone
      * (its entry was removed, or its insert failed). Ignored if the allocator does not hold that port
      * for that destination.

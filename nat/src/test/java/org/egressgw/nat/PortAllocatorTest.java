@@ -248,4 +248,33 @@ class PortAllocatorTest {
         assertTrue(allocated > 10_000 && exhausted > 100 && keptPreferred > 1_000,
                 "allocated " + allocated + ", exhausted " + exhausted + ", kept " + keptPreferred);
     }
+
+    @Test
+    void reservedPortsAreHeldUntilReleasedInBothRegimes() {
+        PortAllocator a = new PortAllocator(32768, 33767, 64, 1);
+        // light: a handful of reserved ports for one destination
+        for (int p = 32800; p < 32810; p++) {
+            assertTrue(a.reserve(TCP, EGRESS, SERVER, 443, p));
+        }
+        assertEquals(false, a.reserve(TCP, EGRESS, SERVER, 443, 32800), "already held");
+        assertEquals(false, a.reserve(TCP, EGRESS, SERVER, 443, 40000), "outside the range");
+        assertEquals(10, a.inUse(TCP, EGRESS, SERVER, 443));
+        for (int i = 0; i < 100; i++) {
+            int p = a.allocate(table, TCP, EGRESS, SERVER, 443, 32805);
+            assertTrue(p < 32800 || p >= 32810, "a reserved port was handed out: " + p);
+            connect(TCP, EGRESS, SERVER, 443, p);
+        }
+        // heavy now (over 64 in use): reserve still holds exactly what it is given
+        assertEquals(false, a.reserve(TCP, EGRESS, SERVER, 443, 32809));
+        int free = 33700;
+        while (!free(TCP, EGRESS, SERVER, 443, free)) {
+            free++;
+        }
+        assertTrue(a.reserve(TCP, EGRESS, SERVER, 443, free));
+        assertEquals(111, a.inUse(TCP, EGRESS, SERVER, 443));
+        a.release(TCP, EGRESS, SERVER, 443, free);
+        a.release(TCP, EGRESS, SERVER, 443, 32800);
+        assertEquals(109, a.inUse(TCP, EGRESS, SERVER, 443));
+        assertEquals(109, a.inUse(EGRESS));
+    }
 }

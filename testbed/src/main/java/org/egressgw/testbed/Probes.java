@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 /**
- * Traffic a test or the demo sends from inside a {@link Topology}'s namespaces, with bounded timeouts.
+ * Traffic a test or the demo sends from inside a {@link Topology}'s (or {@link HaTopology}'s) namespaces, with
+ * bounded timeouts.
  * Methods that return a value throw {@link UncheckedIOException} (naming the command and its error) when
  * the probe fails; the {@code *Result} variants return the raw {@link ExecResult} for expected failures.
  *
@@ -34,11 +35,23 @@ public final class Probes {
     private static final Duration DOWNLOAD_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration CAPTURE_START = Duration.ofSeconds(5);
 
-    private final Topology topology;
+    private final Rig rig;
     private final AtomicLong scratch = new AtomicLong();
 
-    Probes(Topology topology) {
-        this.topology = topology;
+    Probes(Rig rig) {
+        this.rig = rig;
+    }
+
+    /** What probes need from a rig of namespaces; see {@link Topology} for the contract of each method. */
+    interface Rig {
+        /** Runs {@code cmd} in {@code ns} and captures its output. */
+        ExecResult exec(String ns, Duration timeout, String... cmd);
+
+        /** Starts {@code cmd} in the background in {@code ns}, output to {@code log}; stopped when the rig closes. */
+        Process start(String ns, List<String> cmd, Path log);
+
+        /** The rig's scratch directory. */
+        Path workDir();
     }
 
     /** The URL of the 10 MiB body on {@code serverIp}. */
@@ -53,7 +66,7 @@ public final class Probes {
 
     /** {@code curl -sS --max-time <timeout> url} in {@code ns}, as run (timeout rounded up to milliseconds). */
     public ExecResult httpGetResult(String ns, String url, Duration timeout) {
-        return topology.exec(ns, timeout.plusSeconds(2), "curl", "-sS", "--max-time",
+        return rig.exec(ns, timeout.plusSeconds(2), "curl", "-sS", "--max-time",
                 String.format(java.util.Locale.ROOT, "%.3f", Math.max(timeout.toMillis(), 1) / 1000.0), url);
     }
 
@@ -70,9 +83,9 @@ public final class Probes {
      * with {@link #expectedPattern(long)}.
      */
     public Download download(String ns, String url) {
-        Path file = topology.workDir().resolve("download-" + scratch.incrementAndGet() + ".bin");
+        Path file = rig.workDir().resolve("download-" + scratch.incrementAndGet() + ".bin");
         try {
-            ExecResult r = topology.exec(ns, DOWNLOAD_TIMEOUT.plusSeconds(5), "curl", "-sS", "--fail",
+            ExecResult r = rig.exec(ns, DOWNLOAD_TIMEOUT.plusSeconds(5), "curl", "-sS", "--fail",
                     "--max-time", Long.toString(DOWNLOAD_TIMEOUT.toSeconds()), "-o", file.toString(), url);
             orThrow(r, "download " + url + " from " + ns);
             try (InputStream in = Files.newInputStream(file)) {
@@ -109,16 +122,16 @@ public final class Probes {
     public ExecResult udpEchoResult(String ns, String dstIp, int port, String payload) {
         Path client;
         try {
-            Path dir = topology.workDir().resolve("probes");
+            Path dir = rig.workDir().resolve("probes");
             Files.createDirectories(dir);
             client = dir.resolve("udp_client.py");
             if (!Files.exists(client)) {
-                topology.extractResource("udp_client.py", dir);
+                Topology.extractResource("udp_client.py", dir);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return topology.exec(ns, Duration.ofSeconds(10), Topology.PYTHON, client.toString(), dstIp,
+        return rig.exec(ns, Duration.ofSeconds(10), Topology.PYTHON, client.toString(), dstIp,
                 Integer.toString(port), payload, "3", "2");
     }
 
@@ -138,7 +151,7 @@ public final class Probes {
         if (count < 1) {
             throw new IllegalArgumentException("ping count must be at least 1: " + count);
         }
-        return topology.exec(ns, Duration.ofMillis(5_000L + 300L * count), "ping", "-n", "-q",
+        return rig.exec(ns, Duration.ofMillis(5_000L + 300L * count), "ping", "-n", "-q",
                 "-c", Integer.toString(count), "-i", "0.2", "-W", "2", ip);
     }
 
@@ -154,7 +167,7 @@ public final class Probes {
         if (!filter.isBlank()) {
             cmd.add(filter);
         }
-        Process p = topology.start(ns, cmd, log);
+        Process p = rig.start(ns, cmd, log);
         long deadline = System.nanoTime() + CAPTURE_START.toNanos();
         try {
             while (!logSays(log, "listening on")) {
@@ -172,7 +185,7 @@ public final class Probes {
             p.destroyForcibly();
             throw new UncheckedIOException(new java.io.InterruptedIOException("waiting for tcpdump"));
         }
-        return new Capture(p, pcap, topology);
+        return new Capture(p, pcap);
     }
 
     private static boolean logSays(Path log, String text) throws IOException {
@@ -223,12 +236,10 @@ public final class Probes {
 
         private final Process process;
         private final Path pcap;
-        private final Topology topology;
 
-        Capture(Process process, Path pcap, Topology topology) {
+        Capture(Process process, Path pcap) {
             this.process = process;
             this.pcap = pcap;
-            this.topology = topology;
         }
 
         /** The capture file. */
@@ -265,7 +276,7 @@ public final class Probes {
             if (!filter.isBlank()) {
                 cmd.add(filter);
             }
-            ExecResult r = topology.runUnchecked(cmd, Duration.ofSeconds(20));
+            ExecResult r = Topology.runUnchecked(cmd, Duration.ofSeconds(20));
             orThrow(r, "tcpdump -r " + pcap);
             return joinContinuations(r.stdout());
         }

@@ -49,7 +49,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Thread safety: all methods may be called from any thread; {@link #close()} is idempotent.
  */
-public final class Topology implements AutoCloseable {
+public final class Topology implements AutoCloseable, Probes.Rig {
 
     /** pod1, selected by the policy. */
     public static final String POD1_IP = "10.244.1.10";
@@ -123,8 +123,7 @@ public final class Topology implements AutoCloseable {
     private final List<Process> processes = new ArrayList<>();
     /** Guarded by {@code this}. */
     private boolean closed;
-    private volatile boolean keepWorkDir = Boolean.getBoolean("egw.testbed.keep")
-            || System.getenv("EGW_TESTBED_KEEP") != null;
+    private volatile boolean keepWorkDir = keepWorkDirByDefault();
 
     private Topology(TopologyOptions options, String prefix, Path workDir) {
         this.options = options;
@@ -142,18 +141,8 @@ public final class Topology implements AutoCloseable {
      * @throws IOException when a setup command fails (the message names it) or the servers do not start
      */
     public static Topology create(TopologyOptions o) throws IOException, InterruptedException {
-        cleanupStale();
-        RunRegistry registry = RunRegistry.system();
-        String prefix = registry.locked(() ->
-                registry.claim(RunRegistry.Owner.current(), listNamespaces(), new SecureRandom()));
-        Path workDir;
-        try {
-            workDir = Files.createTempDirectory("egw-testbed-" + prefix + "-");
-        } catch (IOException e) {
-            registry.release(prefix);
-            throw e;
-        }
-        Topology t = new Topology(o, prefix, workDir);
+        String prefix = claimPrefix();
+        Topology t = new Topology(o, prefix, createWorkDir(prefix));
         Runtime.getRuntime().addShutdownHook(t.shutdownHook);
         try {
             t.build();
@@ -210,6 +199,7 @@ public final class Topology implements AutoCloseable {
     }
 
     /** A temporary directory for this run: configs, logs, captures. Deleted by {@link #close()} unless kept. */
+    @Override
     public Path workDir() {
         return workDir;
     }
@@ -235,10 +225,9 @@ public final class Topology implements AutoCloseable {
      * @throws UncheckedIOException when the command cannot be started, or the calling thread is interrupted
      *                              (the interrupt flag is set again)
      */
+    @Override
     public ExecResult exec(String ns, Duration timeout, String... cmd) {
-        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-        full.addAll(List.of(cmd));
-        return runUnchecked(full, timeout);
+        return execIn(ns, timeout, cmd);
     }
 
     /**
@@ -248,28 +237,15 @@ public final class Topology implements AutoCloseable {
      * @throws UncheckedIOException when it cannot be started
      * @throws IllegalStateException after {@link #close()}
      */
+    @Override
     public Process start(String ns, List<String> cmd, Path log) {
-        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-        full.addAll(cmd);
         synchronized (this) {
             if (closed) {
                 throw new IllegalStateException("topology " + prefix + " is closed; cannot start " + cmd);
             }
-            try {
-                Path parent = log.toAbsolutePath().getParent();
-                if (parent != null) {
-                    Files.createDirectories(parent);
-                }
-                Process p = new ProcessBuilder(full)
-                        .redirectInput(new File("/dev/null"))
-                        .redirectErrorStream(true)
-                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                        .start();
-                processes.add(p);
-                return p;
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot start " + cmd + " in " + ns, e);
-            }
+            Process p = launch(ns, cmd, log);
+            processes.add(p);
+            return p;
         }
     }
 
@@ -291,13 +267,7 @@ public final class Topology implements AutoCloseable {
      * {@code udp <server> <client> <length>}. A request's line is written before it is answered.
      */
     public List<String> serverLog() {
-        try {
-            return Files.readAllLines(serverLogPath(), StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            return List.of();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return readLines(serverLogPath());
     }
 
     /** Shorthand for {@link Probes#httpGet(String, String)}. */
@@ -341,34 +311,7 @@ public final class Topology implements AutoCloseable {
             toStop = new ArrayList<>(processes);
             processes.clear();
         }
-        try {
-            Runtime.getRuntime().removeShutdownHook(shutdownHook);
-        } catch (IllegalStateException e) {
-            // the JVM is already shutting down: we are (or run beside) the hook itself
-        }
-        boolean interrupted = Thread.interrupted();
-        try {
-            stopProcesses(toStop);
-            for (String ns : namespaces()) {
-                killAndDelete(ns);
-            }
-            RunRegistry registry = RunRegistry.system();
-            registry.locked(() -> {
-                registry.release(prefix);
-                return null;
-            });
-            if (!keepWorkDir) {
-                deleteWorkDir();
-            }
-        } catch (IOException | RuntimeException e) {
-            System.err.println("egw-testbed: cleanup of " + prefix + " incomplete: " + e);
-        } catch (InterruptedException e) {
-            interrupted = true;
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        teardown(prefix, shutdownHook, toStop, namespaces(), keepWorkDir ? null : workDir);
     }
 
     /**
@@ -410,13 +353,7 @@ public final class Topology implements AutoCloseable {
         String gw = gw();
         String ext = ext();
         for (String ns : namespaces()) {
-            host("ip", "netns", "add", ns);
-            // before any interface exists, so every new one inherits "off"
-            in(ns, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0");
-            // IPv6 chatter (RS, MLD, DAD) would only clutter captures; ignore kernels without IPv6
-            exec(ns, SETUP_STEP, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1");
-            host("ip", "-n", ns, "link", "set", "lo", "up");
+            addNamespace(setupLog, ns);
         }
 
         // links, each created inside its namespaces, never in the host's
@@ -426,109 +363,169 @@ public final class Topology implements AutoCloseable {
                 "netns", gw);
         host("ip", "-n", gw, "link", "add", GW_EXT_IFACE, "type", "veth", "peer", "name", EXT_IFACE, "netns", ext);
 
-        pod(p1, POD1_IP);
-        pod(p2, POD2_IP);
-        buildNode(node);
+        pod(setupLog, p1, POD1_IP, options.podMtu());
+        pod(setupLog, p2, POD2_IP, options.podMtu());
+        buildNode(setupLog, node, options.podMtu(), GW_UNDERLAY_IP, GW_UNDERLAY_IP, options.staticNeighbour());
         buildGateway(gw);
-        buildExt(ext);
+        buildExt(setupLog, ext, GW_EXT_IP);
 
         for (String ns : namespaces()) {
-            in(ns, "sh", "-c", "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 > \"$f\"; done");
+            rpFilterOff(setupLog, ns);
         }
     }
 
-    private void pod(String ns, String ip) throws IOException, InterruptedException {
-        host("ip", "-n", ns, "addr", "add", ip + "/24", "dev", POD_IFACE);
-        host("ip", "-n", ns, "link", "set", POD_IFACE, "mtu", Integer.toString(options.podMtu()), "up");
-        host("ip", "-n", ns, "route", "add", "default", "via", "10.244.1.1");
+    /**
+     * Creates namespace {@code ns} with rp_filter off (before any interface exists, so every new one inherits
+     * it), IPv6 off and {@code lo} up.
+     */
+    static void addNamespace(Path setupLog, String ns) throws IOException, InterruptedException {
+        setupHost(setupLog, "ip", "netns", "add", ns);
+        // before any interface exists, so every new one inherits "off"
+        setupIn(setupLog, ns, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.default.rp_filter=0");
+        // IPv6 chatter (RS, MLD, DAD) would only clutter captures; ignore kernels without IPv6
+        execIn(ns, SETUP_STEP, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1");
+        setupHost(setupLog, "ip", "-n", ns, "link", "set", "lo", "up");
     }
 
-    private void buildNode(String ns) throws IOException, InterruptedException {
-        host("ip", "-n", ns, "link", "add", "br0", "type", "bridge");
-        host("ip", "-n", ns, "addr", "add", "10.244.1.1/24", "dev", "br0");
+    /** Sets rp_filter to 0 on every interface {@code ns} has now. */
+    static void rpFilterOff(Path setupLog, String ns) throws IOException, InterruptedException {
+        setupIn(setupLog, ns, "sh", "-c", "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 > \"$f\"; done");
+    }
+
+    /** A pod: {@code ip}/24 on its {@value #POD_IFACE} (already created), default route via the node's bridge. */
+    static void pod(Path setupLog, String ns, String ip, int mtu) throws IOException, InterruptedException {
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", ip + "/24", "dev", POD_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "link", "set", POD_IFACE, "mtu", Integer.toString(mtu), "up");
+        setupHost(setupLog, "ip", "-n", ns, "route", "add", "default", "via", "10.244.1.1");
+    }
+
+    /**
+     * node-a: a bridge for the pods' veth ends {@code vpod1}/{@code vpod2}, {@value #NODE_UNDERLAY_IP} on
+     * {@value #UNDERLAY_IFACE} (both already created), a VXLAN device towards {@code tunnelRemote}, pod1's policy
+     * traffic routed into it and everything else masqueraded out of the underlay via {@code defaultVia}.
+     */
+    static void buildNode(Path setupLog, String ns, int podMtu, String tunnelRemote, String defaultVia,
+            boolean staticNeighbour) throws IOException, InterruptedException {
+        setupHost(setupLog, "ip", "-n", ns, "link", "add", "br0", "type", "bridge");
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", "10.244.1.1/24", "dev", "br0");
         for (String port : List.of("vpod1", "vpod2")) {
-            host("ip", "-n", ns, "link", "set", port, "mtu", Integer.toString(options.podMtu()), "master", "br0", "up");
+            setupHost(setupLog, "ip", "-n", ns, "link", "set", port, "mtu", Integer.toString(podMtu),
+                    "master", "br0", "up");
         }
-        host("ip", "-n", ns, "link", "set", "br0", "up");
+        setupHost(setupLog, "ip", "-n", ns, "link", "set", "br0", "up");
 
-        host("ip", "-n", ns, "addr", "add", NODE_UNDERLAY_IP + "/24", "dev", UNDERLAY_IFACE);
-        host("ip", "-n", ns, "link", "set", UNDERLAY_IFACE, "up");
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", NODE_UNDERLAY_IP + "/24", "dev", UNDERLAY_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "link", "set", UNDERLAY_IFACE, "up");
 
-        host("ip", "-n", ns, "link", "add", VXLAN_IFACE, "address", NODE_MAC, "type", "vxlan",
+        setupHost(setupLog, "ip", "-n", ns, "link", "add", VXLAN_IFACE, "address", NODE_MAC, "type", "vxlan",
                 "id", Integer.toString(VNI), "dstport", Integer.toString(VXLAN_PORT),
-                "local", NODE_UNDERLAY_IP, "remote", GW_UNDERLAY_IP, "dev", UNDERLAY_IFACE);
-        host("ip", "-n", ns, "addr", "add", NODE_OVERLAY_IP + "/24", "dev", VXLAN_IFACE);
-        host("ip", "-n", ns, "link", "set", VXLAN_IFACE, "up");
+                "local", NODE_UNDERLAY_IP, "remote", tunnelRemote, "dev", UNDERLAY_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", NODE_OVERLAY_IP + "/24", "dev", VXLAN_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "link", "set", VXLAN_IFACE, "up");
         // a real NIC would finish partial checksums before the wire; over veth only this makes them final
-        in(ns, "ethtool", "-K", VXLAN_IFACE, "tx", "off");
-        if (options.staticNeighbour()) {
-            host("ip", "-n", ns, "neigh", "replace", GW_OVERLAY_IP, "lladdr", GW_MAC, "dev", VXLAN_IFACE,
-                    "nud", "permanent");
-            host("bridge", "-n", ns, "fdb", "append", GW_MAC, "dev", VXLAN_IFACE, "dst", GW_UNDERLAY_IP);
+        setupIn(setupLog, ns, "ethtool", "-K", VXLAN_IFACE, "tx", "off");
+        if (staticNeighbour) {
+            setupHost(setupLog, "ip", "-n", ns, "neigh", "replace", GW_OVERLAY_IP, "lladdr", GW_MAC,
+                    "dev", VXLAN_IFACE, "nud", "permanent");
+            setupHost(setupLog, "bridge", "-n", ns, "fdb", "append", GW_MAC, "dev", VXLAN_IFACE, "dst", tunnelRemote);
         }
 
-        host("ip", "-n", ns, "route", "add", "default", "via", GW_UNDERLAY_IP);
-        host("ip", "-n", ns, "rule", "add", "from", POD1_IP, "to", DESTINATION_CIDR,
+        setupHost(setupLog, "ip", "-n", ns, "route", "add", "default", "via", defaultVia);
+        setupHost(setupLog, "ip", "-n", ns, "rule", "add", "from", POD1_IP, "to", DESTINATION_CIDR,
                 "lookup", Integer.toString(POLICY_TABLE), "priority", "100");
-        host("ip", "-n", ns, "route", "add", "default", "via", GW_OVERLAY_IP, "dev", VXLAN_IFACE,
+        setupHost(setupLog, "ip", "-n", ns, "route", "add", "default", "via", GW_OVERLAY_IP, "dev", VXLAN_IFACE,
                 "table", Integer.toString(POLICY_TABLE));
-        in(ns, "iptables", "-w", "5", "-t", "nat", "-A", "POSTROUTING", "-s", POD_CIDR, "-o", UNDERLAY_IFACE,
-                "-j", "MASQUERADE");
-        in(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+        setupIn(setupLog, ns, "iptables", "-w", "5", "-t", "nat", "-A", "POSTROUTING", "-s", POD_CIDR,
+                "-o", UNDERLAY_IFACE, "-j", "MASQUERADE");
+        setupIn(setupLog, ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
     }
 
     private void buildGateway(String ns) throws IOException, InterruptedException {
-        host("ip", "-n", ns, "addr", "add", GW_UNDERLAY_IP + "/24", "dev", UNDERLAY_IFACE);
-        host("ip", "-n", ns, "link", "set", UNDERLAY_IFACE, "up");
-        host("ip", "-n", ns, "addr", "add", GW_EXT_IP + "/24", "dev", GW_EXT_IFACE);
-        host("ip", "-n", ns, "link", "set", GW_EXT_IFACE, "up");
-        host("ip", "-n", ns, "route", "add", DESTINATION_CIDR, "via", EXT_IP);
-        host("ip", "-n", ns, "route", "add", "198.18.0.0/24", "via", EXT_IP);
-        in(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
-
+        gatewayLinks(setupLog, ns, GW_UNDERLAY_IP, GW_EXT_IP);
         if (options.mode() == GatewayMode.USERSPACE) {
             if (options.egressIpAssigned()) {
                 host("ip", "-n", ns, "addr", "add", EGRESS_IP + "/24", "dev", GW_EXT_IFACE);
             }
             return;
         }
-        host("ip", "-n", ns, "link", "add", VXLAN_IFACE, "address", GW_MAC, "type", "vxlan",
-                "id", Integer.toString(VNI), "dstport", Integer.toString(VXLAN_PORT),
-                "local", GW_UNDERLAY_IP, "remote", NODE_UNDERLAY_IP, "dev", UNDERLAY_IFACE);
-        host("ip", "-n", ns, "addr", "add", GW_OVERLAY_IP + "/24", "dev", VXLAN_IFACE);
-        host("ip", "-n", ns, "link", "set", VXLAN_IFACE, "up");
-        in(ns, "iptables", "-w", "5", "-t", "nat", "-A", "POSTROUTING", "-s", POD1_IP + "/32",
-                "-d", DESTINATION_CIDR, "-o", GW_EXT_IFACE, "-j", "SNAT", "--to-source", EGRESS_IP);
-        host("ip", "-n", ns, "addr", "add", EGRESS_IP + "/32", "dev", GW_EXT_IFACE);
-        host("ip", "-n", ns, "route", "add", "10.244.1.0/24", "via", NODE_OVERLAY_IP, "dev", VXLAN_IFACE);
+        kernelGateway(setupLog, ns, GW_UNDERLAY_IP);
     }
 
-    private void buildExt(String ns) throws IOException, InterruptedException {
-        host("ip", "-n", ns, "addr", "add", EXT_IP + "/24", "dev", EXT_IFACE);
-        host("ip", "-n", ns, "link", "set", EXT_IFACE, "up");
-        host("ip", "-n", ns, "addr", "add", SERVER_IP + "/32", "dev", "lo");
-        host("ip", "-n", ns, "addr", "add", OTHER_SERVER_IP + "/32", "dev", "lo");
-        host("ip", "-n", ns, "route", "add", "198.51.100.0/24", "via", GW_EXT_IP);
+    /**
+     * A gateway host's own addresses on {@value #UNDERLAY_IFACE} and {@value #GW_EXT_IFACE} (both already
+     * created), its routes to the server prefixes via ext, and forwarding on.
+     */
+    static void gatewayLinks(Path setupLog, String ns, String underlayIp, String extIp)
+            throws IOException, InterruptedException {
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", underlayIp + "/24", "dev", UNDERLAY_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "link", "set", UNDERLAY_IFACE, "up");
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", extIp + "/24", "dev", GW_EXT_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "link", "set", GW_EXT_IFACE, "up");
+        setupHost(setupLog, "ip", "-n", ns, "route", "add", DESTINATION_CIDR, "via", EXT_IP);
+        setupHost(setupLog, "ip", "-n", ns, "route", "add", "198.18.0.0/24", "via", EXT_IP);
+        setupIn(setupLog, ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+    }
+
+    /**
+     * The kernel as the gateway in {@code ns}: a VXLAN device from {@code localUnderlayIp} to node-a with the
+     * gateway's overlay address and MAC, SNAT of pod1's policy traffic to the egress IP (assigned as a /32 to
+     * {@value #GW_EXT_IFACE}) and the route back to the pods through the tunnel. {@link GatewayMode#KERNEL}.
+     */
+    static void kernelGateway(Path setupLog, String ns, String localUnderlayIp)
+            throws IOException, InterruptedException {
+        setupHost(setupLog, "ip", "-n", ns, "link", "add", VXLAN_IFACE, "address", GW_MAC, "type", "vxlan",
+                "id", Integer.toString(VNI), "dstport", Integer.toString(VXLAN_PORT),
+                "local", localUnderlayIp, "remote", NODE_UNDERLAY_IP, "dev", UNDERLAY_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", GW_OVERLAY_IP + "/24", "dev", VXLAN_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "link", "set", VXLAN_IFACE, "up");
+        setupIn(setupLog, ns, "iptables", "-w", "5", "-t", "nat", "-A", "POSTROUTING", "-s", POD1_IP + "/32",
+                "-d", DESTINATION_CIDR, "-o", GW_EXT_IFACE, "-j", "SNAT", "--to-source", EGRESS_IP);
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", EGRESS_IP + "/32", "dev", GW_EXT_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "route", "add", "10.244.1.0/24", "via", NODE_OVERLAY_IP,
+                "dev", VXLAN_IFACE);
+    }
+
+    /**
+     * ext: {@value #EXT_IP} on {@value #EXT_IFACE} (already created), both server addresses on {@code lo}, and
+     * the underlay prefix (where masqueraded node traffic comes from) via {@code underlayVia}.
+     */
+    static void buildExt(Path setupLog, String ns, String underlayVia) throws IOException, InterruptedException {
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", EXT_IP + "/24", "dev", EXT_IFACE);
+        setupHost(setupLog, "ip", "-n", ns, "link", "set", EXT_IFACE, "up");
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", SERVER_IP + "/32", "dev", "lo");
+        setupHost(setupLog, "ip", "-n", ns, "addr", "add", OTHER_SERVER_IP + "/32", "dev", "lo");
+        setupHost(setupLog, "ip", "-n", ns, "route", "add", "198.51.100.0/24", "via", underlayVia);
     }
 
     private void startServers() throws IOException, InterruptedException {
+        startServers(this, ext(), workDir);
+    }
+
+    /**
+     * Starts the HTTP and UDP echo servers in {@code extNs} on both server addresses, logging to
+     * {@link #serverLogPath(Path)}, and waits until they listen.
+     */
+    static void startServers(Probes.Rig rig, String extNs, Path workDir) throws IOException, InterruptedException {
         Path dir = workDir.resolve("ext");
         Files.createDirectories(dir);
         Path http = extractResource("http_server.py", dir);
         Path udp = extractResource("udp_echo.py", dir);
-        Path log = serverLogPath();
+        Path log = serverLogPath(workDir);
         Files.deleteIfExists(log);
         Path httpReady = dir.resolve("http.ready");
         Path udpReady = dir.resolve("udp.ready");
-        Process h = start(ext(), List.of(PYTHON, http.toString(), log.toString(), httpReady.toString(),
+        Process h = rig.start(extNs, List.of(PYTHON, http.toString(), log.toString(), httpReady.toString(),
                 Integer.toString(HTTP_PORT), SERVER_IP, OTHER_SERVER_IP), dir.resolve("http_server.out"));
-        Process u = start(ext(), List.of(PYTHON, udp.toString(), log.toString(), udpReady.toString(),
+        Process u = rig.start(extNs, List.of(PYTHON, udp.toString(), log.toString(), udpReady.toString(),
                 Integer.toString(UDP_ECHO_PORT), SERVER_IP, OTHER_SERVER_IP), dir.resolve("udp_echo.out"));
         awaitReady(h, httpReady, dir.resolve("http_server.out"));
         awaitReady(u, udpReady, dir.resolve("udp_echo.out"));
     }
 
-    private static void awaitReady(Process p, Path ready, Path out) throws IOException, InterruptedException {
+    /** Waits until {@code p} creates {@code ready}; fails with its output {@code out} if it dies or is slow. */
+    static void awaitReady(Process p, Path ready, Path out) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + SERVER_START.toNanos();
         while (!Files.exists(ready)) {
             if (!p.isAlive()) {
@@ -544,10 +541,27 @@ public final class Topology implements AutoCloseable {
     }
 
     Path serverLogPath() {
+        return serverLogPath(workDir);
+    }
+
+    /** Where the ext servers of a rig with work directory {@code workDir} log their requests. */
+    static Path serverLogPath(Path workDir) {
         return workDir.resolve("ext").resolve("servers.log");
     }
 
-    Path extractResource(String name, Path dir) throws IOException {
+    /** All lines of {@code file}; none when it does not exist (yet). */
+    static List<String> readLines(Path file) {
+        try {
+            return Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Copies the testbed resource {@code name} into {@code dir}. */
+    static Path extractResource(String name, Path dir) throws IOException {
         Path target = dir.resolve(name);
         try (InputStream in = Topology.class.getResourceAsStream(name)) {
             if (in == null) {
@@ -558,28 +572,121 @@ public final class Topology implements AutoCloseable {
         return target;
     }
 
+    // ---- run lifecycle, shared with HaTopology ------------------------------------------------------------
+
+    /** Removes what dead runs left behind, then claims a fresh prefix for this JVM. */
+    static String claimPrefix() throws IOException, InterruptedException {
+        cleanupStale();
+        RunRegistry registry = RunRegistry.system();
+        return registry.locked(() ->
+                registry.claim(RunRegistry.Owner.current(), listNamespaces(), new SecureRandom()));
+    }
+
+    /** A fresh work directory for {@code prefix}; releases the prefix again if it cannot be made. */
+    static Path createWorkDir(String prefix) throws IOException {
+        try {
+            return Files.createTempDirectory("egw-testbed-" + prefix + "-");
+        } catch (IOException e) {
+            RunRegistry.system().release(prefix);
+            throw e;
+        }
+    }
+
+    /** Whether work directories are kept by default: {@code -Degw.testbed.keep=true} or {@code EGW_TESTBED_KEEP}. */
+    static boolean keepWorkDirByDefault() {
+        return Boolean.getBoolean("egw.testbed.keep") || System.getenv("EGW_TESTBED_KEEP") != null;
+    }
+
+    /** {@code cmd} inside {@code ns}, as run; see {@link #exec(String, Duration, String...)}. */
+    static ExecResult execIn(String ns, Duration timeout, String... cmd) {
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        full.addAll(List.of(cmd));
+        return runUnchecked(full, timeout);
+    }
+
+    /** Starts {@code cmd} inside {@code ns} as {@link #start(String, List, Path)} does, without tracking it. */
+    static Process launch(String ns, List<String> cmd, Path log) {
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        full.addAll(cmd);
+        try {
+            Path parent = log.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            return new ProcessBuilder(full)
+                    .redirectInput(new File("/dev/null"))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + cmd + " in " + ns, e);
+        }
+    }
+
+    /**
+     * What {@link #close()} does once: stops {@code toStop}, kills what still runs in {@code namespaces} and
+     * deletes them, releases {@code prefix} and deletes {@code workDir} (null: keep it). Never throws; problems
+     * are reported on standard error, an interrupt is kept for the caller.
+     */
+    static void teardown(String prefix, Thread shutdownHook, List<Process> toStop, List<String> namespaces,
+            Path workDir) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down: we are (or run beside) the hook itself
+        }
+        boolean interrupted = Thread.interrupted();
+        try {
+            stopProcesses(toStop);
+            for (String ns : namespaces) {
+                killAndDelete(ns);
+            }
+            RunRegistry registry = RunRegistry.system();
+            registry.locked(() -> {
+                registry.release(prefix);
+                return null;
+            });
+            if (workDir != null) {
+                deleteWorkDir(workDir);
+            }
+        } catch (IOException | RuntimeException e) {
+            System.err.println("egw-testbed: cleanup of " + prefix + " incomplete: " + e);
+        } catch (InterruptedException e) {
+            interrupted = true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     // ---- commands ------------------------------------------------------------------------------------------
 
     /** Runs a host-side {@code ip} command (which may act inside a namespace via -n); fails loudly. */
     private void host(String... cmd) throws IOException, InterruptedException {
-        logSetup(cmd);
+        setupHost(setupLog, cmd);
+    }
+
+    /** Runs a host-side setup command, recorded in {@code setupLog}; fails loudly. */
+    static void setupHost(Path setupLog, String... cmd) throws IOException, InterruptedException {
+        logSetup(setupLog, cmd);
         runHost(List.of(cmd), SETUP_STEP).orThrow(String.join(" ", cmd));
     }
 
-    /** Runs a setup command inside {@code ns}; fails loudly. */
-    private void in(String ns, String... cmd) throws IOException, InterruptedException {
-        logSetup("ip", "netns", "exec", ns, String.join(" ", cmd));
+    /** Runs a setup command inside {@code ns}, recorded in {@code setupLog}; fails loudly. */
+    static void setupIn(Path setupLog, String ns, String... cmd) throws IOException, InterruptedException {
+        logSetup(setupLog, "ip", "netns", "exec", ns, String.join(" ", cmd));
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         full.addAll(List.of(cmd));
         runHost(full, SETUP_STEP).orThrow("in " + ns + ": " + String.join(" ", cmd));
     }
 
-    private void logSetup(String... cmd) throws IOException {
+    private static void logSetup(Path setupLog, String... cmd) throws IOException {
         Files.writeString(setupLog, String.join(" ", cmd) + "\n", StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
-    ExecResult runUnchecked(List<String> cmd, Duration timeout) {
+    static ExecResult runUnchecked(List<String> cmd, Duration timeout) {
         try {
             return runHost(cmd, timeout);
         } catch (IOException e) {
@@ -654,7 +761,7 @@ public final class Topology implements AutoCloseable {
      * A caller's thread may still be copying a dead process's output into the work dir (its own pipe pump),
      * so a file can appear while the tree is being deleted; try a few times.
      */
-    private void deleteWorkDir() throws IOException, InterruptedException {
+    private static void deleteWorkDir(Path workDir) throws IOException, InterruptedException {
         for (int attempt = 1; ; attempt++) {
             try {
                 deleteTree(workDir);

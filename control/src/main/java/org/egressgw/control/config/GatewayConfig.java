@@ -3,6 +3,7 @@ package org.egressgw.control.config;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.egressgw.control.yaml.SourceException;
 import org.egressgw.control.yaml.YamlFiles;
 import org.egressgw.control.yaml.YamlNode;
@@ -22,6 +23,8 @@ import org.egressgw.control.yaml.YamlNode;
  * admin:     {listen}
  * conntrack: {maxEntries, timeouts: {tcpSyn, tcpEstablished, tcpClosing, udp, icmp}}
  * pipeline:  {ringSize, idle, mode, cpu, pollMillis, shards}
+ * ha:        {peers, virtualIP, priority, secretFile, interface, advertMillis, vrid, syncPort, preempt,
+ *             releaseDelayMillis}                             # a member of a gateway group
  * </pre>
  *
  * <p>A new section is a record with a {@code parse(YamlNode)} of its own, a component here and its key in
@@ -30,9 +33,10 @@ import org.egressgw.control.yaml.YamlNode;
  * @param source the file this was loaded from
  */
 public record GatewayConfig(Path source, NodeConfig node, TunnelConfig tunnel, EgressConfig egress,
-        ClusterConfig cluster, AdminConfig admin, ConntrackConfig conntrack, PipelineConfig pipeline) {
+        ClusterConfig cluster, AdminConfig admin, ConntrackConfig conntrack, PipelineConfig pipeline,
+        Optional<HaConfig> ha) {
     /** The top-level keys a configuration file may have. */
-    static final String[] SECTIONS = {"node", "tunnel", "egress", "cluster", "admin", "conntrack", "pipeline"};
+    static final String[] SECTIONS = {"node", "tunnel", "egress", "cluster", "admin", "conntrack", "pipeline", "ha"};
 
     /**
      * Reads and validates a configuration file.
@@ -72,6 +76,7 @@ public record GatewayConfig(Path source, NodeConfig node, TunnelConfig tunnel, E
         AdminConfig admin = AdminConfig.parse(root.get("admin"));
         ConntrackConfig conntrack = ConntrackConfig.parse(root.get("conntrack"));
         PipelineConfig pipeline = PipelineConfig.parse(root.get("pipeline"), tunnel, egress);
-        return new GatewayConfig(file, node, tunnel, egress, cluster, admin, conntrack, pipeline);
+        Optional<HaConfig> ha = HaConfig.parse(root.get("ha"), file.toAbsolutePath().getParent(), tunnel, tunnelNode);
+        return new GatewayConfig(file, node, tunnel, egress, cluster, admin, conntrack, pipeline, ha);
     }
 }

@@ -295,8 +295,8 @@ class GatewayConfigTest {
             "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  mode: turbo" | 11: pipeline.mode: must be 'inline' or 'handoff', not 'turbo'
             "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  cpu: -1" | 11: pipeline.cpu: -1 is not within 0..1023
             "  paths: [policies]"       | "  paths: [policies]\npipeline:\n  pollMillis: 60001" | 11: pipeline.pollMillis: 60001 is not within 0..60000
-            "  paths: [policies]"       | "  paths: [policies]\nextra: 1" | 10: extra: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline)
-            "cluster:"                  | "clusters:"                     | 8: clusters: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline)
+            "  paths: [policies]"       | "  paths: [policies]\nextra: 1" | 10: extra: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline, ha)
+            "cluster:"                  | "clusters:"                     | 8: clusters: unknown field (allowed: node, tunnel, egress, cluster, admin, conntrack, pipeline, ha)
             "  name: gw-1"              | "  name: gw-1\n  name: gw-2"    | 3: node: duplicate key 'name'
             """)
     void invalid(String line, String replacement, String expected) throws IOException {
@@ -371,5 +371,47 @@ class GatewayConfigTest {
         }
         SourceException e = fails(yaml);
         assertEquals(dir.resolve("gateway.yaml") + ":" + message, e.getMessage());
+    }
+
+    private static final String GROUP = MINIMAL.replace("listen: 198.51.100.2", "listen: 198.51.100.40");
+
+    @Test
+    void aGroupMember() throws Exception {
+        Files.writeString(dir.resolve("ha.key"), "0123456789abcdef0123456789abcdef\n");
+        GatewayConfig c = GatewayConfig.load(write(GROUP + """
+                ha:
+                  peers: [198.51.100.32]
+                  virtualIP: 198.51.100.40
+                  priority: 200
+                  secretFile: ha.key
+                """));
+        HaConfig ha = c.ha().orElseThrow();
+        assertEquals(List.of(Ipv4Address.parse("198.51.100.32")), ha.peers());
+        assertEquals(Ipv4Address.parse("198.51.100.40"), ha.virtualIp());
+        assertEquals(200, ha.priority());
+        assertEquals(32, ha.secret().length, "the trailing newline is not part of the key");
+        assertEquals(HaConfig.DEFAULT_ADVERT_MILLIS, ha.advertMillis());
+        assertEquals(HaConfig.DEFAULT_SYNC_PORT, ha.syncPort());
+        assertTrue(ha.preempt());
+        assertTrue(GatewayConfig.load(write(MINIMAL)).ha().isEmpty());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "ha: {peers: [198.51.100.32], virtualIP: 198.51.100.41, secretFile: ha.key}|4|tunnel.listen: must be the group's virtual IP 198.51.100.41",
+        "ha: {peers: [], virtualIP: 198.51.100.40, secretFile: ha.key}|10|ha.peers: must list at least one",
+        "ha: {peers: [198.51.100.40], virtualIP: 198.51.100.40, secretFile: ha.key}|10|cannot be the virtual IP",
+        "ha: {peers: [198.51.100.32], virtualIP: 198.51.100.40, secretFile: short.key}|10|holds 5 bytes; the shared key needs at least 16",
+        "ha: {peers: [198.51.100.32], virtualIP: 198.51.100.40, secretFile: missing.key}|10|ha.secretFile: cannot read",
+        "ha: {peers: [198.51.100.32], virtualIP: 198.51.100.40, secretFile: ha.key, advertMillis: 105}|10|not a multiple of 10 ms",
+        "ha: {peers: [198.51.100.32], virtualIP: 198.51.100.40, secretFile: ha.key, priority: 255}|10|ha.priority",
+        "ha: {peers: [198.51.100.32], virtualIP: 198.51.100.40, secretFile: ha.key, wat: 1}|10|wat",
+    })
+    void badGroupSettingsAreRefusedWithTheirLine(String ha, int line, String message) throws Exception {
+        Files.writeString(dir.resolve("ha.key"), "0123456789abcdef0123456789abcdef");
+        Files.writeString(dir.resolve("short.key"), "short");
+        SourceException e = fails(GROUP + ha + "\n");
+        assertEquals(line, e.line(), e.getMessage());
+        assertTrue(e.getMessage().contains(message), e.getMessage());
     }
 }

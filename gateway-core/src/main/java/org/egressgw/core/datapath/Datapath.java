@@ -74,6 +74,7 @@ public final class Datapath {
     private final TxLedger egressLedger;
     private final TxLedger tunnelLedger;
     private final PacketAccounting acct;
+
     private long now;
     /** Bytes of virtio-net header in front of each reply packet (0: none, nothing offloaded). */
     private int replyVnet;
@@ -187,14 +188,7 @@ public final class Datapath {
                 return;
             }
         } else {
-            if (p.proto == Ipv4.PROTO_TCP) {
-                table.state(e, TcpTracker.next(table.state(e), p.tcpFlags, false));
-            }
-            if (table.vtep(e) != peerIp) {
-                // the pod moved to another node with the same IP: replies follow it
-                table.vtep(e, peerIp);
-                table.peerMac(e, Ethernet.srcMac(b, eth));
-            }
+            bindings.onRequest(e, p, peerIp, Ethernet.srcMac(b, eth), now);
         }
         table.touch(e, now);
         table.count(e, false, p.total);
@@ -296,8 +290,8 @@ public final class Datapath {
             hopErrors.replyTooBig(b, address, p);
             return;
         }
+        int state = table.state(e);
         if (p.proto == Ipv4.PROTO_TCP) {
-            int state = table.state(e);
             if (TcpTracker.isInvalidReply(state, p.tcpFlags)) {
                 // not trusted blindly: neither forwarded nor allowed to refresh the entry
                 acct.dropReply(DropReason.TCP_INVALID);
@@ -306,6 +300,9 @@ public final class Datapath {
             table.state(e, TcpTracker.next(state, p.tcpFlags, true));
         } else if (p.proto == Ipv4.PROTO_UDP) {
             table.state(e, ConnState.UDP_REPLIED);
+        }
+        if (table.state(e) != state) {
+            bindings.changed(e, now);
         }
         table.touch(e, now);
         table.count(e, true, p.total);
@@ -470,6 +467,16 @@ public final class Datapath {
         requestFragments.expire(nowMillis);
         replyFragments.expire(nowMillis);
         return bindings.expire(nowMillis, maxVisits, timeouts);
+    }
+
+    /** Joins the gateway group's state sync: changes go out, peers' connections come in ({@link #applySync}). */
+    public void sync(ConnectionSync sync) {
+        bindings.sync(sync);
+    }
+
+    /** Installs up to {@code max} connections peers sent, at {@code nowMillis}; returns how many (datapath thread). */
+    public int applySync(int max, long nowMillis) {
+        return bindings.applySync(max, nowMillis);
     }
 
     /** Publishes NAT port usage for metrics (datapath thread, about once a second; allocates a small snapshot). */

@@ -17,6 +17,8 @@ import org.egressgw.conntrack.TimeoutPolicy;
  */
 public final class Worker implements Runnable {
     public static final long EXPIRY_INTERVAL_MILLIS = 100;
+    /** Connections from the group's peers installed per duty cycle at most (a bulk resync is spread out). */
+    static final int APPLY_PER_CYCLE = 4096;
     private static final long STATS_INTERVAL_MILLIS = 1000;
     /** Idle duty cycles (spins and yields of the idle strategy) before the thread sleeps. */
     static final int SLEEP_AFTER_IDLE_CYCLES = 2000;
@@ -195,7 +197,7 @@ public final class Worker implements Runnable {
         handled = 0;
         requests.poll(requestHandler);
         replies.poll(replyHandler);
-        int work = handled;
+        int work = handled + datapath.applySync(APPLY_PER_CYCLE, now);
         if (now >= nextExpiry) {
             work += datapath.expire(now, expiryVisits, timeouts);
             nextExpiry = now + EXPIRY_INTERVAL_MILLIS;

@@ -20,6 +20,7 @@ import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.DropReason;
 import org.egressgw.core.datapath.PacketEvent;
 import org.egressgw.tunio.DatagramBatchReceiver;
+import org.egressgw.tunio.SocketOptions;
 
 /**
  * The tunnel side's receive half without a copy: a UDP socket (Netty's native socket) registered on
@@ -84,22 +85,27 @@ public final class DirectTunnelReader implements EpollIoHandle, AutoCloseable {
      */
     public static DirectTunnelReader open(IoEventLoop loop, InetSocketAddress listen, RingBuffer<PacketEvent> ring,
             int maxDatagram, Counters counters, Runnable consumer) throws Exception {
-        return open(loop, bind(listen, false), ring, maxDatagram, counters, consumer);
+        return open(loop, bind(listen, false, false), ring, maxDatagram, counters, consumer);
     }
 
     /**
      * Opens a socket (IPv4, {@code SO_RCVBUF} 8 MiB) bound to {@code listen}, to be read later by
      * {@link #open(IoEventLoop, LinuxSocket, RingBuffer, int, Counters, Runnable)}: what arrives meanwhile waits in
      * its queue. With {@code reusePort}, one more socket of an {@code SO_REUSEPORT} group (the group's sockets are
-     * numbered in the order they are bound).
+     * numbered in the order they are bound). With {@code freeBind} ({@code IP_FREEBIND}) the address need not be
+     * local yet: a gateway group's floating tunnel address, held by whichever member is active.
      */
-    public static LinuxSocket bind(InetSocketAddress listen, boolean reusePort) throws Exception {
+    public static LinuxSocket bind(InetSocketAddress listen, boolean reusePort, boolean freeBind) throws Exception {
         Epoll.ensureAvailability();
         LinuxSocket socket = LinuxSocket.newSocketDgram(SocketProtocolFamily.INET);
         try {
             socket.setReceiveBufferSize(8 << 20);
             if (reusePort) {
                 socket.setReusePort(true);
+            }
+            if (freeBind) {
+                SocketOptions.setInt(socket.intValue(), SocketOptions.IPPROTO_IP, SocketOptions.IP_FREEBIND, 1,
+                        "IP_FREEBIND");
             }
             socket.bind(listen);
             return socket;

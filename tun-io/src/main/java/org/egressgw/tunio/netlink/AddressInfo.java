@@ -14,11 +14,13 @@ import org.egressgw.packet.Ipv4Address;
  * @param flags {@code IFA_FLAGS} if present, else {@code ifa_flags} (IFA_F_SECONDARY, IFA_F_PERMANENT, ...)
  * @param label {@code IFA_LABEL} (the interface name unless given an alias such as {@code eth0:1}); empty if
  *        absent
+ * @param protocol {@code IFA_PROTO}: who added the address (0 when not said)
  */
-public record AddressInfo(int ifindex, int address, int prefixLength, int scope, int flags, String label) {
+public record AddressInfo(int ifindex, int address, int prefixLength, int scope, int flags, String label, int protocol) {
     @Override
     public String toString() {
         return "AddressInfo[" + Ipv4Address.toString(address) + "/" + prefixLength + " ifindex=" + ifindex
-            + " scope=" + scope + " flags=0x" + Integer.toHexString(flags) + " label=" + label + "]";
+            + " scope=" + scope + " flags=0x" + Integer.toHexString(flags) + " label=" + label
+            + (protocol != 0 ? " proto=" + protocol : "") + "]";
     }
 }

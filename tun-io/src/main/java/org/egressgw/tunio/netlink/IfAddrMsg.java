@@ -19,6 +19,7 @@ import org.agrona.MutableDirectBuffer;
  * IFA_ADDRESS   1  4 bytes, network order: the peer on point-to-point links, else the same as IFA_LOCAL
  * IFA_LOCAL     2  4 bytes, network order: the address itself
  * IFA_LABEL     3  NUL-terminated label
+ * IFA_PROTO    11  1 byte: who added the address (as a route's rtm_protocol; Linux 6.1+), 0 when absent
  * IFA_BROADCAST 4  4 bytes
  * IFA_FLAGS     8  u32
  * </pre>
@@ -36,6 +37,7 @@ public final class IfAddrMsg {
     public static final int IFA_ADDRESS = 1;
     public static final int IFA_LOCAL = 2;
     public static final int IFA_LABEL = 3;
+    public static final int IFA_PROTO = 11;
     public static final int IFA_BROADCAST = 4;
     public static final int IFA_FLAGS = 8;
 
@@ -99,13 +101,16 @@ public final class IfAddrMsg {
         }
         final int labelAttribute = RtAttributes.find(buffer, start, end, IFA_LABEL);
         final int flagsAttribute = RtAttributes.find(buffer, start, end, IFA_FLAGS);
+        final int protoAttribute = RtAttributes.find(buffer, start, end, IFA_PROTO);
         return new AddressInfo(
             buffer.getInt(body + INDEX_OFFSET),
             RtAttributes.getIpv4(buffer, addressAttribute),
             buffer.getByte(body + PREFIXLEN_OFFSET) & 0xFF,
             buffer.getByte(body + SCOPE_OFFSET) & 0xFF,
             flagsAttribute < 0 ? buffer.getByte(body + FLAGS_OFFSET) & 0xFF : RtAttributes.getInt(buffer, flagsAttribute),
-            labelAttribute < 0 ? "" : RtAttributes.getString(buffer, labelAttribute));
+            labelAttribute < 0 ? "" : RtAttributes.getString(buffer, labelAttribute),
+            protoAttribute < 0 || RtAttributes.payloadLength(buffer, protoAttribute) < 1 ? 0
+                : RtAttributes.getByte(buffer, protoAttribute));
     }
 
     /** {@code RTM_GETADDR}, {@code NLM_F_REQUEST | NLM_F_DUMP}, family AF_INET: every IPv4 address. */
@@ -124,9 +129,19 @@ public final class IfAddrMsg {
      */
     public static int encodeAdd(MutableDirectBuffer buffer, int offset, int seq, int ifindex, int address,
             int prefixLength, int scope) {
-        return encodeWrite(buffer, offset, seq, Netlink.RTM_NEWADDR,
+        return encodeAdd(buffer, offset, seq, ifindex, address, prefixLength, scope, 0);
+    }
+
+    /** As the method above, the address marked with IFA_PROTO {@code protocol} unless it is 0. */
+    public static int encodeAdd(MutableDirectBuffer buffer, int offset, int seq, int ifindex, int address,
+            int prefixLength, int scope, int protocol) {
+        final int end = encodeWrite(buffer, offset, seq, Netlink.RTM_NEWADDR,
             Netlink.NLM_F_REQUEST | Netlink.NLM_F_ACK | Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, ifindex, address,
             prefixLength, scope);
+        if (protocol == 0) {
+            return end;
+        }
+        return Netlink.finish(buffer, offset, RtAttributes.putByte(buffer, end, IFA_PROTO, protocol));
     }
 
     /**

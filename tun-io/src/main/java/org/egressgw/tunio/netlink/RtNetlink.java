@@ -302,13 +302,22 @@ public final class RtNetlink implements AutoCloseable {
      * @throws NativeIoException e.g. ENODEV for an unknown ifindex
      */
     public WriteResult addAddress(int ifindex, int address, int prefixLength, int scope) throws IOException {
+        return addAddress(ifindex, address, prefixLength, scope, 0);
+    }
+
+    /**
+     * As {@link #addAddress(int, int, int, int)}, the address marked with {@code protocol} ({@code IFA_PROTO}, shown
+     * by {@code ip addr} as {@code proto N}) so that its owner finds it again; 0 for no mark.
+     */
+    public WriteResult addAddress(int ifindex, int address, int prefixLength, int scope, int protocol) throws IOException {
+        checkByte("protocol", protocol);
         checkIfindex(ifindex);
         checkPrefixLength(prefixLength);
         checkByte("scope", scope);
         final String operation = "RTM_NEWADDR " + Ipv4Address.toString(address) + "/" + prefixLength + " scope " + scope
             + " on ifindex " + ifindex;
         final int error = request(operation, IfAddrMsg.encodeAdd(request, 0, nextSeq(), ifindex, address, prefixLength,
-            scope));
+            scope, protocol));
         if (error == 0) {
             return WriteResult.CREATED;
         }

@@ -23,7 +23,7 @@ class RtMessageDecodingTest {
         assertEquals(Netlink.RTM_NEWADDR, Netlink.type(b, 0));
         assertEquals(0, IfAddrMsg.check(b, 0, b.capacity()));
         assertEquals(new AddressInfo(3, Ipv4Address.parse("192.0.2.10"), 24, RtMsg.RT_SCOPE_UNIVERSE,
-            IfAddrMsg.IFA_F_PERMANENT, "v0"), IfAddrMsg.decode(b, 0, b.capacity()));
+            IfAddrMsg.IFA_F_PERMANENT, "v0", 0), IfAddrMsg.decode(b, 0, b.capacity()));
     }
 
     @Test

@@ -77,7 +77,7 @@ class RtNetlinkIT {
         ns.ip("addr", "add", "192.0.2.10/24", "dev", "v0");
         final RtEvent.AddressChanged added = awaitEvent(RtEvent.AddressChanged.class,
             e -> e.action() == RtEvent.Action.NEW && e.address().address() == ADDRESS);
-        assertEquals(new AddressInfo(v0, ADDRESS, 24, RtMsg.RT_SCOPE_UNIVERSE, IfAddrMsg.IFA_F_PERMANENT, "v0"),
+        assertEquals(new AddressInfo(v0, ADDRESS, 24, RtMsg.RT_SCOPE_UNIVERSE, IfAddrMsg.IFA_F_PERMANENT, "v0", 0),
             added.address());
 
         ns.ip("addr", "del", "192.0.2.10/24", "dev", "v0");
@@ -160,7 +160,7 @@ class RtNetlinkIT {
         assertEquals(v1, links.get(1).ifindex());
         assertEquals(0L, links.get(0).macAddress(), "lo has an all-zero address");
 
-        assertTrue(rt.dumpAddresses().contains(new AddressInfo(v0, ADDRESS, 24, 0, IfAddrMsg.IFA_F_PERMANENT, "v0")),
+        assertTrue(rt.dumpAddresses().contains(new AddressInfo(v0, ADDRESS, 24, 0, IfAddrMsg.IFA_F_PERMANENT, "v0", 0)),
             rt.dumpAddresses().toString());
 
         assertEquals(List.of(new NeighbourInfo(v0, PROXY, 0, NdMsg.NTF_PROXY, LinkInfo.NO_MAC, 0)), rt.dumpProxyNeighbours());
@@ -225,6 +225,16 @@ class RtNetlinkIT {
         assertEquals(WriteResult.DELETED, rt.deleteProxyNeighbour(v0, PROXY));
         assertEquals("", ns.ip("neigh", "show", "proxy").trim());
         assertEquals(WriteResult.ABSENT, rt.deleteProxyNeighbour(v0, PROXY));
+    }
+
+    @Test
+    void anAddressCarriesItsOwnersProtocol() throws Exception {
+        assertEquals(WriteResult.CREATED, rt.addAddress(v0, Ipv4Address.parse("198.51.100.40"), 32, RtMsg.RT_SCOPE_UNIVERSE,
+            OUR_PROTOCOL));
+        assertTrue(ns.ip("-4", "-o", "addr", "show", "dev", "v0").contains("inet 198.51.100.40/32 scope global proto "
+            + OUR_PROTOCOL), ns.ip("-4", "-o", "addr", "show", "dev", "v0"));
+        assertTrue(rt.dumpAddresses().stream().anyMatch(a -> a.address() == Ipv4Address.parse("198.51.100.40")
+            && a.protocol() == OUR_PROTOCOL), rt.dumpAddresses().toString());
     }
 
     @Test

@@ -1,0 +1,257 @@
+package org.egressgw.core.ha;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.egressgw.conntrack.ConnTable;
+import org.egressgw.core.datapath.ConnectionSync;
+import org.egressgw.core.datapath.SyncRecord;
+
+/**
+ * Connection-state replication between the members of a gateway group (the pfsync / conntrackd idea): every
+ * connection a member's datapath creates, changes in a way that matters (TCP/UDP state, the node it came from) or
+ * — while it is active — removes, is streamed to every peer, batched, in order, authenticated, off the packet path,
+ * and installed there, so that after a takeover the packets of existing flows find their entry with the same
+ * egress IP and port, and replies go back to the right node.
+ *
+ * <ul>
+ *   <li>A connection to a peer ({@link SyncLink}) starts with a bulk: the whole table, then the stream. A member
+ *       that (re)joins thus gets everything before it may lead ({@link #readyToLead}).
+ *   <li>While active, the member also refreshes its peers' copies: each connection that saw traffic at least
+ *       {@link #REFRESH_GRAIN_MILLIS} since it was last sent is sent again (its age), at most once a second, so a
+ *       standby's copy does not expire while the connection lives.
+ *   <li>Lag ({@link #lag}) is what was sent but not yet acknowledged; a peer that cannot keep up is dropped and
+ *       resynced rather than waited for.
+ * </ul>
+ *
+ * <p>Threading: one publisher thread ({@code egw-sync}) reads the shards' change rings, scans the tables and
+ * distributes frames; links and the inbound side have their own threads (see there). Getters from any thread.
+ */
+public final class StateSync implements AutoCloseable {
+    static final long REFRESH_GRAIN_MILLIS = 5_000;
+    static final long REFRESH_PERIOD_MILLIS = 1_000;
+    private static final long IDLE_SLEEP_MILLIS = 2;
+
+    private final List<ConnTable> tables;
+    private final List<ConnectionSync> shards;
+    private final List<SyncLink> links = new ArrayList<>();
+    private final SyncInbound inbound;
+    private final BooleanSupplier active;
+    private final LongSupplier clock;
+    private final SyncCounters counters = new SyncCounters();
+    private final Thread publisher;
+    private final long[][] sentSeen;
+    private final byte[] batch = new byte[2 + SyncProtocol.MAX_RECORDS * SyncProtocol.RECORD_BYTES];
+    private final UnsafeBuffer batchView = new UnsafeBuffer(batch);
+    private int batchCount;
+    private volatile boolean running = true;
+    private long nextRefresh;
+
+    /**
+     * @param memberIp this member's own underlay address (said in the handshake)
+     * @param peers the other members' underlay addresses
+     * @param tables each shard's connection table, in shard order
+     * @param shards each shard's sync lanes, in shard order
+     * @param portLow the translated port range's start
+     * @param span translated ports per shard
+     * @param active true while this member is the active one (it then refreshes and its removals count)
+     */
+    public StateSync(int memberIp, List<Integer> peers, int port, byte[] key, int portLow, int portHigh, int span, int vni,
+            List<ConnTable> tables, List<ConnectionSync> shards, BooleanSupplier active, LongSupplier clock,
+            PrintStream log) throws IOException {
+        this.tables = List.copyOf(tables);
+        this.shards = List.copyOf(shards);
+        this.active = active;
+        this.clock = clock;
+        SyncProtocol.Params mine = new SyncProtocol.Params(memberIp, shards.size(), portLow, portHigh, vni);
+        this.inbound = new SyncInbound(port, key, mine, peers, shards, portLow, span, log, counters);
+        for (int peer : peers) {
+            links.add(new SyncLink(peer, port, key, mine, log, counters));
+        }
+        this.sentSeen = new long[tables.size()][];
+        for (int k = 0; k < tables.size(); k++) {
+            sentSeen[k] = new long[tables.get(k).capacity()];
+        }
+        this.publisher = new Thread(this::publish, "egw-sync");
+        this.publisher.setDaemon(true);
+    }
+
+    public void start() {
+        inbound.start();
+        links.forEach(SyncLink::start);
+        publisher.start();
+    }
+
+    private void publish() {
+        while (running) {
+            boolean busy = false;
+            for (SyncLink l : links) {
+                if (l.needsBulk()) {
+                    bulk(l);
+                    busy = true;
+                }
+            }
+            for (int k = 0; k < shards.size(); k++) {
+                int n = shards.get(k).outbound().read(this::onChange, SyncProtocol.MAX_RECORDS);
+                busy |= n > 0;
+            }
+            long now = clock.getAsLong();
+            if (now >= nextRefresh) {
+                nextRefresh = now + REFRESH_PERIOD_MILLIS;
+                if (active.getAsBoolean()) {
+                    refresh(now);
+                }
+            }
+            flush(null);
+            if (!busy) {
+                try {
+                    Thread.sleep(IDLE_SLEEP_MILLIS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void onChange(int type, org.agrona.MutableDirectBuffer buffer, int index, int length) {
+        add(type, buffer, index, null);
+    }
+
+    /** Appends one record to the batch for every live link (or only {@code to}); sends the batch when full. */
+    private void add(int type, DirectBuffer record, int off, SyncLink to) {
+        int at = 2 + batchCount * SyncProtocol.RECORD_BYTES;
+        batch[at] = (byte) type;
+        record.getBytes(off, batch, at + 1, SyncRecord.LENGTH);
+        if (++batchCount == SyncProtocol.MAX_RECORDS) {
+            flush(to);
+        }
+    }
+
+    private void flush(SyncLink to) {
+        if (batchCount == 0) {
+            return;
+        }
+        batchView.putShort(0, (short) batchCount, java.nio.ByteOrder.BIG_ENDIAN);
+        int length = 2 + batchCount * SyncProtocol.RECORD_BYTES;
+        byte[] payload = java.util.Arrays.copyOf(batch, length);
+        for (SyncLink l : links) {
+            if (to == null ? l.live() : l == to) {
+                l.offer(SyncProtocol.RECORDS, payload, length, batchCount);
+            }
+        }
+        counters.recordsSent.addAndGet(batchCount);
+        batchCount = 0;
+    }
+
+    /** The whole table to one link that just connected, then it takes the stream. */
+    private void bulk(SyncLink link) {
+        flush(null);
+        link.offer(SyncProtocol.BULK_BEGIN, new byte[0], 0, 0);
+        long now = clock.getAsLong();
+        UnsafeBuffer record = new UnsafeBuffer(new byte[SyncRecord.LENGTH]);
+        for (int k = 0; k < tables.size(); k++) {
+            int shard = k;
+            tables.get(k).forEach((t, e) -> {
+                if (snapshot(t, e, now, record)) {
+                    sentSeen[shard][e] = t.lastSeen(e);
+                    add(SyncRecord.UPSERT, record, 0, link);
+                }
+            });
+        }
+        flush(link);
+        link.offer(SyncProtocol.BULK_END, new byte[0], 0, 0);
+        link.bulkSent();
+    }
+
+    /** Connections that saw traffic since they were last sent, sent again (active member only). */
+    private void refresh(long now) {
+        UnsafeBuffer record = new UnsafeBuffer(new byte[SyncRecord.LENGTH]);
+        for (int k = 0; k < tables.size(); k++) {
+            long[] seen = sentSeen[k];
+            tables.get(k).forEach((t, e) -> {
+                long last = t.lastSeen(e);
+                if (last - seen[e] >= REFRESH_GRAIN_MILLIS && snapshot(t, e, now, record)) {
+                    seen[e] = last;
+                    add(SyncRecord.UPSERT, record, 0, null);
+                }
+            });
+        }
+    }
+
+    /**
+     * Reads entry {@code e} (owned by another thread) into {@code record}; false if it changed identity meanwhile
+     * (removed and reused), checked by reading its keys again.
+     */
+    private static boolean snapshot(ConnTable t, int e, long now, UnsafeBuffer record) {
+        SyncRecord.write(t, e, now, record, 0);
+        return t.isLive(e) && t.origHi(e) == SyncRecord.origHi(record, 0) && t.origLo(e) == SyncRecord.origLo(record, 0)
+                && t.replyHi(e) == SyncRecord.replyHi(record, 0) && t.replyLo(e) == SyncRecord.replyLo(record, 0);
+    }
+
+    /**
+     * Whether this member may lead: it holds the current active member's whole table ({@code masterIp}'s bulk on its
+     * current connection is complete), or there is no active member to get one from ({@code masterIp} 0).
+     */
+    public boolean readyToLead(int masterIp) {
+        return masterIp == 0 || inbound.bulkComplete(masterIp);
+    }
+
+    /** True if some peer is connected, has its bulk and everything sent to it acknowledged (a handover may go there). */
+    public boolean peerInSync() {
+        return links.stream().anyMatch(SyncLink::inSync);
+    }
+
+    /** Records sent but not acknowledged, the most over the peers (the metric {@code egw_ha_sync_lag_entries}). */
+    public long lag() {
+        return links.stream().mapToLong(SyncLink::lag).max().orElse(0);
+    }
+
+    /** Per peer: underlay address, link state, lag, whether its table reached this member. */
+    public List<PeerState> peers() {
+        List<PeerState> out = new ArrayList<>();
+        for (SyncLink l : links) {
+            out.add(new PeerState(l.peerIp(), l.live(), l.lag(), inbound.connected(l.peerIp()),
+                    inbound.bulkComplete(l.peerIp()), l.lastProblem()));
+        }
+        return out;
+    }
+
+    /** One peer as the sync sees it. */
+    public record PeerState(int ip, boolean sending, long lag, boolean receiving, boolean tableReceived, String lastProblem) {
+    }
+
+    public long authFailures() {
+        return counters.authFailures.get();
+    }
+
+    public long recordsSent() {
+        return counters.recordsSent.get();
+    }
+
+    public long recordsReceived() {
+        return counters.recordsReceived.get();
+    }
+
+    /** Changes the datapaths could not queue (rings full), over all shards. */
+    public long recordsLost() {
+        return shards.stream().mapToLong(ConnectionSync::lost).sum();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        publisher.interrupt();
+        try {
+            publisher.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        links.forEach(SyncLink::close);
+        inbound.close();
+    }
+}
