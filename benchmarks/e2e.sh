@@ -4,6 +4,8 @@
 # scripts/install-deps.sh (iperf3, python3, iputils-ping, iptables, curl).
 #   benchmarks/e2e.sh            full (~4 min)
 #   benchmarks/e2e.sh --short    ~2 min
+#   benchmarks/e2e.sh --ha       the gateway group's replication cost: member gwa alone vs active in a group of two
+#                                (UDP packet rate, new flows, one TCP stream; ~3 min; add --short for ~2)
 # The report (and a log of every step) is also written to benchmarks/target/e2e.txt.
 # Raw tool output and the gateway log go to benchmarks/target/e2e-raw/.
 # Rebuilds when any main source is newer than the jar (EGW_NO_BUILD=1: only when missing).
@@ -16,8 +18,9 @@ args=()
 for a in "$@"; do
   case "$a" in
     --short) args+=(--short) ;;
+    --ha) args+=(--ha) ;;
     --full) ;;
-    *) echo "usage: $0 [--short]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--short] [--ha]" >&2; exit 2 ;;
   esac
 done
 

@@ -16,6 +16,8 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.egressgw.testbed.ExecResult;
+import org.egressgw.testbed.HaTopology;
+import org.egressgw.testbed.Probes;
 import org.egressgw.testbed.Topology;
 import org.egressgw.testbed.TopologyOptions;
 
@@ -45,6 +47,8 @@ public final class EndToEnd {
     private static final int IPERF_PORT = 5201;
     private static final int FLOW_PORT_BASE = 20000;
     private static final int FLOW_PORTS = 8;
+    /** Where the warm-up's new flows go (dropped and counted apart from the measured ones). */
+    private static final int WARM_UP_FLOW_PORT_BASE = 20100;
     private static final int SMALL_UDP_PAYLOAD = 36;
 
     private final boolean shortMode;
@@ -89,6 +93,7 @@ public final class EndToEnd {
         Path out = null;
         Path raw = null;
         String only = null;
+        boolean ha = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--short" -> shortMode = true;
@@ -96,6 +101,7 @@ public final class EndToEnd {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--raw" -> raw = Path.of(args[++i]);
                 case "--only" -> only = args[++i];
+                case "--ha" -> ha = true;
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
                         + "'; usage: EndToEnd [--short] [--repo DIR] [--out FILE] [--raw DIR] [--only kernel|gateway]");
             }
@@ -111,7 +117,7 @@ public final class EndToEnd {
             Files.createDirectories(raw);
             e2e.rawDir = raw;
         }
-        String report = e2e.run();
+        String report = ha ? e2e.runGroup() : e2e.run();
         System.out.println(report);
         if (out != null) {
             Files.writeString(out, report + "\n--- log ---\n" + e2e.log, StandardCharsets.UTF_8);
@@ -137,6 +143,153 @@ public final class EndToEnd {
         r.append(String.format(Locale.ROOT, "(b/a > 1 is better for throughput and rates, < 1 for RTT; total %d s)%n",
                 Duration.between(start, Instant.now()).toSeconds()));
         return r.toString();
+    }
+
+    /** The group's shared key in the benchmark. */
+    private static final String GROUP_SECRET = "benchmark-group-secret-0123456789";
+    private static final List<Figure> GROUP_FIGURES = List.of(UDP, FLOWS, TCP1);
+
+    /**
+     * {@code --ha}: the cost of the gateway group's state replication. The same traffic through member gwa of the HA
+     * topology (a) alone, without an {@code ha} section (the virtual IP assigned by hand), and (b) as the active
+     * member of a two-member group, gwb standing by and installing every connection gwa creates; b/a.
+     */
+    private String runGroup() {
+        Instant start = Instant.now();
+        note("e2e --ha: " + seconds + " s per test, " + flows + " new flows; member gwa alone (a), then in a group (b)");
+        Map<Figure, Double> alone = measureGroup("alone", false, false);
+        Map<Figure, Double> group = measureGroup("group", true, true);
+        Map<Figure, Double> shared = measureGroup("group-shared", true, false);
+        StringBuilder r = new StringBuilder();
+        r.append(String.format(Locale.ROOT, "%n%-28s %-10s %10s %10s %10s %8s %8s%n", "metric", "unit", "alone (a)",
+                "group (b)", "shared (c)", "b/a", "c/a"));
+        for (Figure f : GROUP_FIGURES) {
+            double a = alone.getOrDefault(f, Double.NaN);
+            double b = group.getOrDefault(f, Double.NaN);
+            double c = shared.getOrDefault(f, Double.NaN);
+            r.append(String.format(Locale.ROOT, "%-28s %-10s %10s %10s %10s %8s %8s%n", f.name(), f.unit(), fmt(a), fmt(b),
+                    fmt(c), ratio(b, a), ratio(c, a)));
+        }
+        r.append(String.format(Locale.ROOT, "(b: the standby niced to 19, standing in for the host of its own it has in"
+                + " production; c: the standby competing for the same two vCPUs at normal priority. Replication on:"
+                + " b/a >= 0.90 is the goal; total %d s)%n", Duration.between(start, Instant.now()).toSeconds()));
+        return r.toString();
+    }
+
+    private static String ratio(double b, double a) {
+        return Double.isNaN(a) || Double.isNaN(b) || a == 0 ? "n/a" : String.format(Locale.ROOT, "%.2f", b / a);
+    }
+
+    /** @param niceStandby run the standby at the lowest CPU priority (it has a host of its own in production) */
+    private Map<Figure, Double> measureGroup(String label, boolean group, boolean niceStandby) {
+        this.label = label;
+        this.gatewayProcess = null;
+        Map<Figure, Double> results = new LinkedHashMap<>();
+        note("== " + label + ": building the HA topology");
+        try (HaTopology topo = HaTopology.create()) {
+            Path dist = GatewayDist.snapshot(repo, topo.workDir().resolve("gateway-dist"));
+            Path configA = topo.writeGatewayFiles(0, 200, GROUP_SECRET);
+            if (!group) {
+                String yaml = Files.readString(configA);
+                Files.writeString(configA, yaml.lines().filter(l -> !l.startsWith("ha:"))
+                        .collect(java.util.stream.Collectors.joining("\n", "", "\n")));
+                topo.exec(topo.gwa(), Duration.ofSeconds(5), "ip", "addr", "add", HaTopology.VIRTUAL_IP + "/32", "dev",
+                        HaTopology.UNDERLAY_IFACE).orThrow("virtual IP on gwa");
+            }
+            gatewayProcess = startMember(topo, 0, configA, dist, false);
+            List<Process> members = new ArrayList<>(List.of(gatewayProcess));
+            if (group) {
+                members.add(startMember(topo, 1, topo.writeGatewayFiles(1, 100, GROUP_SECRET), dist, niceStandby));
+                long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+                while (!adminMetrics(topo, 0).contains("egw_ha_active 1.0") && System.nanoTime() < deadline) {
+                    sleep(100);
+                }
+                note(label + ": gwa active: " + adminMetrics(topo, 0).contains("egw_ha_active 1.0"));
+            }
+            startIperfServer(topo);
+            installFlowCounter(topo);
+            warmUp(topo);
+            warmUpNewFlows(topo, flows / 4);
+            tryMeasureCpu(results, UDP, () -> smallUdp(topo), members);
+            tryMeasureCpu(results, FLOWS, () -> newFlows(topo), members);
+            tryMeasureCpu(results, TCP1, () -> tcp(topo, 1), members);
+            for (int m = 0; m < (group ? 2 : 1); m++) {
+                note(label + ": member " + HaTopology.MEMBERS.get(m) + " after the run:");
+                for (String line : adminMetrics(topo, m).split("\n")) {
+                    if (line.startsWith("egw_ha_") || line.startsWith("egw_conntrack_entries ")
+                            || line.startsWith("egw_rx_packets_total")) {
+                        note("  " + line);
+                    }
+                }
+            }
+        } catch (Exception e) {
+            note(label + ": aborted: " + e);
+        }
+        results.forEach((f, v) -> note(label + ": " + f.name() + " = " + fmt(v) + " " + f.unit()));
+        return results;
+    }
+
+    /**
+     * {@link #tryMeasure}, noting the CPU time each member's processes used meanwhile, and by which threads (where
+     * replication costs: the datapath's own threads, the sync's, the rest).
+     */
+    private void tryMeasureCpu(Map<Figure, Double> results, Figure f, Measurement m, List<Process> members) {
+        List<Map<String, Long>> before = members.stream().map(EndToEnd::cpuTicksByThread).toList();
+        long t0 = System.nanoTime();
+        tryMeasure(results, f, m);
+        double wall = (System.nanoTime() - t0) / 1e9;
+        StringBuilder s = new StringBuilder(label + ": " + f.name() + ": CPU over " + fmt(wall) + " s:");
+        for (int i = 0; i < members.size(); i++) {
+            Map<String, Long> after = cpuTicksByThread(members.get(i));
+            Map<String, Long> was = before.get(i);
+            Map<String, Long> used = new java.util.TreeMap<>();
+            after.forEach((k, v) -> used.merge(k, v - was.getOrDefault(k, 0L), Long::sum));
+            double cpu = used.values().stream().mapToLong(Long::longValue).sum() / 100.0;
+            s.append(String.format(Locale.ROOT, "%n  %s %.2f s (%.0f %%):", HaTopology.MEMBERS.get(i), cpu, 100 * cpu / wall));
+            used.entrySet().stream().filter(e -> e.getValue() >= 2)
+                    .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                    .forEach(e -> s.append(String.format(Locale.ROOT, " %s %.2f", e.getKey(), e.getValue() / 100.0)));
+        }
+        note(s.toString());
+    }
+
+    /**
+     * User + system CPU of a process and its descendants, in clock ticks (USER_HZ, 100 on Linux), by thread name with
+     * its numbers and addresses dropped ({@code egw-sync-out-198.51.100.32} counts as {@code egw-sync-out-}).
+     */
+    private static Map<String, Long> cpuTicksByThread(Process p) {
+        Map<String, Long> ticks = new java.util.HashMap<>();
+        java.util.stream.Stream.concat(java.util.stream.Stream.of(p.toHandle()), p.descendants()).forEach(h -> {
+            try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/" + h.pid() + "/task"))) {
+                tasks.forEach(t -> {
+                    try {
+                        String stat = Files.readString(t.resolve("stat"));
+                        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("[0-9.]+", "");
+                        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                        ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum); // utime, stime
+                    } catch (Exception e) {
+                        // the thread ended meanwhile
+                    }
+                });
+            } catch (Exception e) {
+                // the process ended meanwhile
+            }
+        });
+        return ticks;
+    }
+
+    private Process startMember(HaTopology topo, int member, Path config, Path dist, boolean nice) throws Exception {
+        Path log = topo.workDir().resolve(HaTopology.MEMBERS.get(member) + ".log");
+        List<String> cmd = new ArrayList<>(nice ? List.of("nice", "-n", "19") : List.of());
+        cmd.addAll(List.of(dist.resolve("bin/egress-gateway").toString(), "run", "--config", config.toString()));
+        Process p = topo.start(topo.member(member), cmd, log);
+        GatewayDist.awaitReady(p, log, this::note);
+        return p;
+    }
+
+    private static String adminMetrics(HaTopology topo, int member) {
+        return topo.exec(topo.member(member), Duration.ofSeconds(10), "curl", "-s", "-m", "5",
+                "http://" + HaTopology.ADMIN_LISTEN + "/metrics").stdout();
     }
 
     private static String fmt(double v) {
@@ -245,7 +398,7 @@ public final class EndToEnd {
         GatewayDist.awaitReady(p, gwLog, this::note);
     }
 
-    private void startIperfServer(Topology topo) throws Exception {
+    private void startIperfServer(Probes.Rig topo) throws Exception {
         topo.start(topo.ext(), List.of("iperf3", "-s", "-J", "-B", SERVER, "-p", Integer.toString(IPERF_PORT)),
                 topo.workDir().resolve("iperf3-server.log"));
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -260,13 +413,15 @@ public final class EndToEnd {
     }
 
     /** Drops (and thereby counts) the flow test's packets at the server, ahead of any socket. */
-    private static void installFlowCounter(Topology topo) throws IOException {
-        topo.exec(topo.ext(), Duration.ofSeconds(10), "iptables", "-w", "5", "-I", "INPUT", "-d", SERVER, "-p", "udp",
-                "--dport", FLOW_PORT_BASE + ":" + (FLOW_PORT_BASE + FLOW_PORTS - 1), "-j", "DROP")
-                .orThrow("iptables counter rule in ext");
+    private static void installFlowCounter(Probes.Rig topo) throws IOException {
+        for (int base : new int[] {FLOW_PORT_BASE, WARM_UP_FLOW_PORT_BASE}) {
+            topo.exec(topo.ext(), Duration.ofSeconds(10), "iptables", "-w", "5", "-I", "INPUT", "-d", SERVER, "-p", "udp",
+                    "--dport", base + ":" + (base + FLOW_PORTS - 1), "-j", "DROP")
+                    .orThrow("iptables counter rule in ext");
+        }
     }
 
-    private long flowCounter(Topology topo) throws IOException {
+    private long flowCounter(Probes.Rig topo) throws IOException {
         ExecResult r = topo.exec(topo.ext(), Duration.ofSeconds(10), "iptables", "-w", "5", "-nvxL", "INPUT")
                 .orThrow("iptables -L in ext");
         for (String line : r.stdout().split("\n")) {
@@ -282,7 +437,7 @@ public final class EndToEnd {
      * must be compiled (C2) before it runs at speed — a production gateway is measured warm. Done
      * for the kernel too, so both runs see the same sequence.
      */
-    private void warmUp(Topology topo) {
+    private void warmUp(Probes.Rig topo) {
         long t0 = System.nanoTime();
         int secs = shortMode ? 3 : 5;
         topo.exec(topo.pod1(), Duration.ofSeconds(secs + 30L), "iperf3", "-c", SERVER, "-p", Integer.toString(IPERF_PORT),
@@ -296,12 +451,12 @@ public final class EndToEnd {
                 (System.nanoTime() - t0) / 1e9));
     }
 
-    private double tcp(Topology topo, int streams) throws IOException {
+    private double tcp(Probes.Rig topo, int streams) throws IOException {
         return tcp(topo, streams, false);
     }
 
     /** @param download the server sends, the pod receives ({@code iperf3 -R}) */
-    private double tcp(Topology topo, int streams, boolean download) throws IOException {
+    private double tcp(Probes.Rig topo, int streams, boolean download) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("iperf3", "-c", SERVER, "-p", Integer.toString(IPERF_PORT),
                 "-t", Integer.toString(seconds), "-P", Integer.toString(streams), "-J"));
         if (download) {
@@ -318,7 +473,7 @@ public final class EndToEnd {
         return bps / 1e9;
     }
 
-    private double smallUdp(Topology topo) throws IOException {
+    private double smallUdp(Probes.Rig topo) throws IOException {
         ExecResult r = topo.exec(topo.pod1(), Duration.ofSeconds(seconds + 30L), "iperf3", "-c", SERVER, "-p",
                 Integer.toString(IPERF_PORT), "-u", "-b", "0", "-P", "64", "-l", Integer.toString(SMALL_UDP_PAYLOAD), "-t",
                 Integer.toString(seconds), "-J", "--get-server-output");
@@ -338,7 +493,24 @@ public final class EndToEnd {
         return kpps;
     }
 
-    private double newFlows(Topology topo) throws IOException {
+    private ExecResult sendNewFlows(Probes.Rig topo, Path script, int count, int portBase) throws IOException {
+        return topo.exec(topo.pod1(), Duration.ofSeconds(seconds + 60L), Topology.PYTHON, script.toString(),
+                Topology.POD1_IP, SERVER, Integer.toString(count), Integer.toString(portBase),
+                Integer.toString(FLOW_PORTS), Integer.toString(seconds * 3)).orThrow("new_flows.py");
+    }
+
+    /**
+     * Opens {@code count} new flows, unmeasured, so that both members compile what a burst of new flows runs (the
+     * active member's change records and sync, the standby's installs) before the measured burst.
+     */
+    private void warmUpNewFlows(Probes.Rig topo, int count) throws IOException {
+        long t0 = System.nanoTime();
+        sendNewFlows(topo, writeNewFlowsScript(topo), count, WARM_UP_FLOW_PORT_BASE);
+        sleep(2000);
+        note(String.format(Locale.ROOT, "warm-up: %d new flows (%.1f s)", count, (System.nanoTime() - t0) / 1e9));
+    }
+
+    private static Path writeNewFlowsScript(Probes.Rig topo) throws IOException {
         Path script = topo.workDir().resolve("new_flows.py");
         try (InputStream in = EndToEnd.class.getResourceAsStream("new_flows.py")) {
             if (in == null) {
@@ -346,10 +518,13 @@ public final class EndToEnd {
             }
             Files.write(script, in.readAllBytes());
         }
+        return script;
+    }
+
+    private double newFlows(Probes.Rig topo) throws IOException {
+        Path script = writeNewFlowsScript(topo);
         long before = flowCounter(topo);
-        ExecResult r = topo.exec(topo.pod1(), Duration.ofSeconds(seconds + 60L), Topology.PYTHON, script.toString(),
-                Topology.POD1_IP, SERVER, Integer.toString(flows), Integer.toString(FLOW_PORT_BASE),
-                Integer.toString(FLOW_PORTS), Integer.toString(seconds * 3)).orThrow("new_flows.py");
+        ExecResult r = sendNewFlows(topo, script, flows, FLOW_PORT_BASE);
         // let the last packets drain through the gateway
         sleep(500);
         long received = flowCounter(topo) - before;

@@ -23,6 +23,8 @@ import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DropObserver;
 import org.egressgw.core.datapath.NatStats;
 import org.egressgw.core.datapath.PipelinePlan;
+import org.egressgw.core.datapath.ConnectionSync;
+import org.egressgw.core.ha.HaController;
 import org.egressgw.core.host.EgressIps;
 import org.egressgw.core.host.GatewayLock;
 import org.egressgw.core.host.HostReconciler;
@@ -68,6 +70,8 @@ public final class Gateway implements AutoCloseable {
     private final List<Shard> shards = new java.util.concurrent.CopyOnWriteArrayList<>();
     private HostPlumbing plumbing;
     private HostReconciler reconciler;
+    /** The gateway group membership, or null for a gateway on its own. */
+    private HaController ha;
     private EgressIps egressIps;
     /** The TUN device's first queue (the device's name and configuration). */
     private TunDevice tun;
@@ -171,6 +175,19 @@ public final class Gateway implements AutoCloseable {
         for (int k = 0; k < shardCount; k++) {
             shards.add(new Shard(k, config, plan, queues.get(k), offload ? taps.get(k) : null, observer, resources));
         }
+        if (config.ha().isPresent()) {
+            // before the first policies are applied: a member announces the egress IPs only while it is active
+            List<ConnectionSync> lanes = new ArrayList<>();
+            List<ConnTable> tables = new ArrayList<>();
+            for (Shard s : shards) {
+                ConnectionSync lane = new ConnectionSync();
+                s.sync(lane);
+                lanes.add(lane);
+                tables.add(s.table);
+            }
+            ha = new HaController(config, plumbing, reconciler, tables, lanes, plan.portSpan(), this::datapathRunning, out);
+            resources.add(ha);
+        }
         if (offload) {
             out.println("tunnel: transmit offload: replies are read as TCP super-packets and sent whole through TAP device "
                     + taps.get(0).name() + " (the kernel keeps them one packet to the node)");
@@ -216,11 +233,17 @@ public final class Gateway implements AutoCloseable {
         GatewayMetrics metrics = new GatewayMetrics(request, reply, tables, shardRequest, shardReply,
                 this::natStatsPerShard, () -> servedCount());
         metrics.plumbing(reconciler);
+        if (ha != null) {
+            metrics.ha(ha);
+        }
         // the policy view is the same in every shard
         ConntrackReport conntrack = new ConntrackReport(tables, plan.timeouts(), System::currentTimeMillis,
                 shards.get(0).datapath::policies, request, reply);
         admin = new AdminServer(config.admin().host(), config.admin().port(), metrics, this::healthProblems,
-                this::readinessProblems, conntrack, policies::snapshot);
+                this::readinessProblems, conntrack, policies::snapshot, ha);
+        if (ha != null) {
+            ha.start();
+        }
         housekeeping.every(1000, "release drained egress IPs",
                 () -> egressIps.releaseDrained(NatStats.merge(natStatsPerShard())));
 
@@ -396,6 +419,9 @@ public final class Gateway implements AutoCloseable {
         }
         if (policies == null || policies.snapshot() == null) {
             problems.add("policies not compiled yet");
+        }
+        if (ha != null && !ha.active() && !ha.sync().readyToLead(ha.agent().masterAddress())) {
+            problems.add("standby without the active member's table yet (resync under way)");
         }
         return problems;
     }

@@ -8,11 +8,13 @@ import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.egressgw.conntrack.ConnTable;
 import org.egressgw.control.config.GatewayConfig;
 import org.egressgw.control.config.PipelineConfig;
 import org.egressgw.control.policy.PolicyTable;
+import org.egressgw.core.datapath.ConnectionSync;
 import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DropObserver;
@@ -54,6 +56,8 @@ final class Shard {
     TunnelReceiver tunnelReceiver;
     EgressReceiver egressReceiver;
     InlineTunReader inlineTun;
+    /** The gateway group's sync lanes of this shard, or null without a group. */
+    private ConnectionSync syncLane;
     /** The handoff pipeline's threads (null inline). */
     private Thread workerThread;
     private Thread egressThread;
@@ -90,6 +94,12 @@ final class Shard {
                 System::currentTimeMillis, plan.timeouts(), config.pipeline().spinWhenIdle());
     }
 
+    /** Joins the gateway group's state sync; the pipeline's thread applies what peers send as soon as it arrives. */
+    void sync(ConnectionSync lane) {
+        syncLane = lane;
+        datapath.sync(lane);
+    }
+
     /**
      * Inline: one event-loop thread reads the tunnel socket (a bound member of the shards' SO_REUSEPORT group, or
      * null to bind {@code listen} here) and the TUN queue and runs the datapath on each batch it read; the same thread
@@ -108,6 +118,19 @@ final class Shard {
         inlineTun = InlineTunReader.register(loop, queue, egressReceiver, inline);
         loop.submit(inline).sync();
         loop.scheduleAtFixedRate(inline, Worker.EXPIRY_INTERVAL_MILLIS, Worker.EXPIRY_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
+        if (syncLane != null) {
+            // at most one queued run however often the sync thread asks
+            AtomicBoolean queued = new AtomicBoolean();
+            Runnable apply = () -> {
+                queued.set(false);
+                inline.run();
+            };
+            syncLane.waker(() -> {
+                if (queued.compareAndSet(false, true)) {
+                    loop.execute(apply);
+                }
+            });
+        }
         if (pc.pinCpu().isPresent()) {
             int cpu = pc.pinCpu().getAsInt() + index;
             loop.submit(() -> CpuAffinity.pinCurrentThread(cpu)).sync();
@@ -135,6 +158,9 @@ final class Shard {
             pinned.join();
         } catch (CompletionException e) {
             throw (RuntimeException) e.getCause();
+        }
+        if (syncLane != null) {
+            syncLane.waker(worker::wake);
         }
         egressReceiver = new EgressReceiver(queue, replyRing.ring(), egressRx, worker::wake);
         egressThread = new Thread(egressReceiver, "egw-egress-rx");

@@ -49,7 +49,16 @@ public final class GatewayProcess implements AutoCloseable {
     /** As {@link #start(Topology, List, Duration)}, its output appended to {@code log} (a new file for each start). */
     public static GatewayProcess start(Topology topo, List<String> cmd, Duration timeout, Path log)
             throws IOException, InterruptedException {
-        Process p = topo.start(topo.gw(), cmd, log);
+        return awaitReady(topo.start(topo.gw(), cmd, log), log, timeout);
+    }
+
+    /** Starts {@code cmd} in member {@code member}'s namespace of a gateway group and waits for its ready line. */
+    public static GatewayProcess start(HaTopology topo, int member, List<String> cmd, Duration timeout, Path log)
+            throws IOException, InterruptedException {
+        return awaitReady(topo.start(topo.member(member), cmd, log), log, timeout);
+    }
+
+    private static GatewayProcess awaitReady(Process p, Path log, Duration timeout) throws IOException, InterruptedException {
         GatewayProcess g = new GatewayProcess(p, log);
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {

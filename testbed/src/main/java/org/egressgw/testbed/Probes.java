@@ -43,7 +43,7 @@ public final class Probes {
     }
 
     /** What probes need from a rig of namespaces; see {@link Topology} for the contract of each method. */
-    interface Rig {
+    public interface Rig {
         /** Runs {@code cmd} in {@code ns} and captures its output. */
         ExecResult exec(String ns, Duration timeout, String... cmd);
 
@@ -52,6 +52,12 @@ public final class Probes {
 
         /** The rig's scratch directory. */
         Path workDir();
+
+        /** The namespace of the selected pod (pod1): where the benchmarks' and tests' traffic starts. */
+        String pod1();
+
+        /** The namespace of the external servers. */
+        String ext();
     }
 
     /** The URL of the 10 MiB body on {@code serverIp}. */

@@ -111,6 +111,10 @@ public final class LibC {
         @SaveError
         int setns(int fd, int nstype);
 
+        /** {@code int eventfd(unsigned int initval, int flags)} — a counter descriptor that wakes a thread in poll. */
+        @SaveError
+        int eventfd(int initval, int flags);
+
         /** {@code char *strerror(int errnum)} — control path only. */
         @IgnoreError
         String strerror(int errnum);
@@ -274,6 +278,10 @@ public final class LibC {
     /** ifr_hwaddr.sa_data: the hardware address bytes, after the 2-byte sa_family (the ARPHRD_* type). */
     public static final int IFREQ_HWADDR_DATA_OFFSET = IFREQ_UNION_OFFSET + 2;
     public static final int ARPHRD_ETHER = 1;
+
+    // ---- eventfd(2) (sys/eventfd.h): read/write an 8-byte counter ----
+    public static final int EFD_NONBLOCK = 0x800;
+    public static final int EFD_CLOEXEC = 0x80000;
 
     // ---- setns(2) (sched.h) ----
     public static final int CLONE_NEWNET = 0x40000000;

@@ -29,7 +29,8 @@ public final class AdminServer implements AutoCloseable {
      * @param readiness what keeps it from taking traffic (empty: ready), for {@code /readyz}
      */
     public AdminServer(String host, int port, GatewayMetrics metrics, Supplier<List<String>> health,
-            Supplier<List<String>> readiness, ConntrackReport conntrack, Supplier<PolicySnapshot> policies) throws IOException {
+            Supplier<List<String>> readiness, ConntrackReport conntrack, Supplier<PolicySnapshot> policies,
+            org.egressgw.core.ha.HaController ha) throws IOException {
         server = HttpServer.create(new InetSocketAddress(host, port), 16);
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "egw-admin");
@@ -53,11 +54,72 @@ public final class AdminServer implements AutoCloseable {
             respond(ex, 200, json ? "application/x-ndjson" : "text/plain; charset=utf-8", body);
         });
         PolicyEndpoints.register(server, new PolicyEndpoints(policies), AdminServer::respond);
+        server.createContext("/ha", ex -> {
+            if (ha == null) {
+                respond(ex, 404, "text/plain; charset=utf-8", "this gateway is not a member of a group (no ha section)\n"
+                        .getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            if (ex.getRequestURI().getPath().equals("/ha/handover")) {
+                handover(ex, ha);
+                return;
+            }
+            boolean text = "format=text".equals(ex.getRequestURI().getQuery());
+            respond(ex, 200, text ? "text/plain; charset=utf-8" : "application/json",
+                    ((text ? statusText(ha.status()) : org.egressgw.control.explain.Json.write(ha.status())) + "\n")
+                            .getBytes(StandardCharsets.UTF_8));
+        });
         server.start();
     }
 
     public int port() {
         return server.getAddress().getPort();
+    }
+
+    /**
+     * {@code POST /ha/handover}: changes the group's state, so only from this host (a loopback peer address) —
+     * whatever {@code admin.listen} says.
+     */
+    private static void handover(HttpExchange ex, org.egressgw.core.ha.HaController ha) throws IOException {
+        try (ex) {
+            if (!"POST".equals(ex.getRequestMethod())) {
+                ex.sendResponseHeaders(405, -1);
+                return;
+            }
+            if (!ex.getRemoteAddress().getAddress().isLoopbackAddress()) {
+                send(ex, 403, "handover is only taken from this host\n");
+                return;
+            }
+            try {
+                send(ex, 200, ha.handover() + "\n");
+            } catch (IllegalStateException e) {
+                send(ex, 409, e.getMessage() + "\n");
+            }
+        }
+    }
+
+    private static void send(HttpExchange ex, int status, String text) throws IOException {
+        byte[] body = text.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+        ex.sendResponseHeaders(status, body.length);
+        try (OutputStream os = ex.getResponseBody()) {
+            os.write(body);
+        }
+    }
+
+    /** {@code key: value} lines, a peer per line. */
+    static String statusText(java.util.Map<String, Object> status) {
+        StringBuilder out = new StringBuilder();
+        status.forEach((k, v) -> {
+            if (v instanceof List<?> list) {
+                for (Object peer : list) {
+                    out.append("peer: ").append(peer).append('\n');
+                }
+            } else {
+                out.append(k).append(": ").append(v).append('\n');
+            }
+        });
+        return out.toString().stripTrailing();
     }
 
     /** 200 "ok" when nothing is wrong, else 503 with one line per problem. */

@@ -127,6 +127,41 @@ public final class GatewayMetrics {
                 .callback(cb -> cb.call(host.egressLinkUp() ? 1 : 0)).register(registry);
     }
 
+    /** The gateway group: role, transitions, sync ({@link HaController}). */
+    public void ha(org.egressgw.core.ha.HaController ha) {
+        GaugeWithCallback.builder().name("egw_ha_active").help("1 on the group's active member, 0 otherwise")
+                .callback(cb -> cb.call(ha.active() ? 1 : 0)).register(registry);
+        GaugeWithCallback.builder().name("egw_ha_role").help("1 for this member's role (active, standby, fault)")
+                .labelNames("role")
+                .callback(cb -> {
+                    for (org.egressgw.core.ha.HaController.Role r : org.egressgw.core.ha.HaController.Role.values()) {
+                        cb.call(ha.role() == r ? 1 : 0, r.name().toLowerCase(java.util.Locale.ROOT));
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("egw_ha_transitions").help("Changes of this member between active and not")
+                .callback(cb -> cb.call(ha.transitions())).register(registry);
+        GaugeWithCallback.builder().name("egw_ha_sync_lag_entries")
+                .help("Connections sent to a peer and not acknowledged yet (the most over the peers)")
+                .callback(cb -> cb.call(ha.syncLag())).register(registry);
+        CounterWithCallback.builder().name("egw_ha_auth_failures")
+                .help("HA messages refused: another key, altered or replayed (VRRP advertisements, sync frames)")
+                .labelNames("channel")
+                .callback(cb -> {
+                    cb.call(ha.agent().authFailures(), "vrrp");
+                    cb.call(ha.sync().authFailures(), "sync");
+                }).register(registry);
+        CounterWithCallback.builder().name("egw_ha_sync_records").help("Connection records sent to and received from peers")
+                .labelNames("direction")
+                .callback(cb -> {
+                    cb.call(ha.sync().recordsSent(), "sent");
+                    cb.call(ha.sync().recordsReceived(), "received");
+                }).register(registry);
+        CounterWithCallback.builder().name("egw_ha_sync_records_lost")
+                .help("Connection changes a datapath could not queue for the sync (its ring full); the next refresh"
+                        + " sends the connection anyway")
+                .callback(cb -> cb.call(ha.sync().recordsLost())).register(registry);
+    }
+
     private void counter(String name, String help, int index, Counters[] request, Counters[] reply) {
         CounterWithCallback.builder().name(name).help(help).labelNames("direction")
                 .callback(cb -> {

@@ -32,11 +32,20 @@ final class AdminClient {
 
     /** GETs a path; throws IOException naming the URL when the gateway does not answer. */
     String get(String path) throws IOException, InterruptedException, SourceException {
+        return send(path, HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(10)).build());
+    }
+
+    /** POSTs to a path (an action that changes the gateway's state); as {@link #get} otherwise. */
+    String post(String path) throws IOException, InterruptedException, SourceException {
+        return send(path, HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(10))
+                .POST(HttpRequest.BodyPublishers.noBody()).build());
+    }
+
+    private String send(String path, HttpRequest request) throws IOException, InterruptedException, SourceException {
         String url = base() + path;
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
         try {
-            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 200) {
                 throw new IOException(url + " answered " + r.statusCode() + ": " + r.body().strip());
             }

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "egress-gateway", mixinStandardHelpOptions = true, version = "egress-gateway 0.1.0",
         description = "Userspace egress gateway for Kubernetes: VXLAN in, SNAT to a stable egress IP out.",
         subcommands = {RunCommand.class, ConntrackCommand.class, ReplayCommand.class,
-            ListCommand.class, ExplainCommand.class, ValidateCommand.class, StatusCommand.class,
+            ListCommand.class, ExplainCommand.class, ValidateCommand.class, StatusCommand.class, HaCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -30,6 +30,7 @@ public final class ConnectionSync {
     private final OneToOneRingBuffer out = ring();
     private final OneToOneRingBuffer in = ring();
     private volatile boolean originatesRemovals;
+    private volatile Runnable waker = () -> { };
     private long lost;
 
     private static OneToOneRingBuffer ring() {
@@ -44,7 +45,7 @@ public final class ConnectionSync {
             lost++;
             return;
         }
-        SyncRecord.write(t, e, nowMillis, out.buffer(), i);
+        SyncRecord.writeLocal(t, e, nowMillis, out.buffer(), i);
         out.commit(i);
     }
 
@@ -58,7 +59,7 @@ public final class ConnectionSync {
             lost++;
             return;
         }
-        SyncRecord.write(t, e, nowMillis, out.buffer(), i);
+        SyncRecord.writeLocal(t, e, nowMillis, out.buffer(), i);
         out.commit(i);
     }
 
@@ -87,6 +88,20 @@ public final class ConnectionSync {
      */
     public boolean offer(int type, org.agrona.DirectBuffer record, int off) {
         return in.write(type, record, off, SyncRecord.LENGTH);
+    }
+
+    /**
+     * How to get the datapath to apply what arrived soon, rather than at its next housekeeping tick (which for an
+     * idle standby comes every 100 ms and applies at most a few thousand records): the pipeline sets it when its
+     * threads run. Must be cheap and safe from any thread.
+     */
+    public void waker(Runnable waker) {
+        this.waker = waker;
+    }
+
+    /** Sync thread: records were offered (or the ring is full); the datapath should run soon. */
+    public void wake() {
+        waker.run();
     }
 
     /** Records waiting for the datapath to apply them. */

@@ -474,6 +474,11 @@ public final class Datapath {
         bindings.sync(sync);
     }
 
+    /** True if connections peers sent wait to be installed (any thread). */
+    public boolean syncPending() {
+        return bindings.syncPending();
+    }
+
     /** Installs up to {@code max} connections peers sent, at {@code nowMillis}; returns how many (datapath thread). */
     public int applySync(int max, long nowMillis) {
         return bindings.applySync(max, nowMillis);

@@ -61,6 +61,11 @@ final class NatBindings {
         }
     };
 
+    /** True if peers' records wait to be applied. */
+    boolean syncPending() {
+        return sync != null && sync.pending() > 0;
+    }
+
     /** Applies up to {@code max} records peers sent ({@link ConnectionSync}'s in-ring); returns how many. */
     int applySync(int max, long nowMillis) {
         if (sync == null) {

@@ -13,7 +13,7 @@ import org.egressgw.conntrack.ConnTable;
  * <pre>
  *   0 long origHi     8 long origLo     16 long replyHi     24 long replyLo
  *  32 long peerMac   40 long ageMillis  48 int  state       52 int  policy
- *  56 int  vtep      60 int  (zero)                         64 bytes
+ *  56 int  vtep      60 int  entry (local: the shard's table index on the change ring; zero on the wire)
  * </pre>
  */
 public final class SyncRecord {
@@ -31,6 +31,7 @@ public final class SyncRecord {
     static final int STATE = 48;
     static final int POLICY = 52;
     static final int VTEP = 56;
+    static final int ENTRY = 60;
 
     private SyncRecord() {
     }
@@ -46,7 +47,23 @@ public final class SyncRecord {
         b.putInt(off + STATE, t.state(e));
         b.putInt(off + POLICY, t.policy(e));
         b.putInt(off + VTEP, t.vtep(e));
-        b.putInt(off + 60, 0);
+        b.putInt(off + ENTRY, 0);
+    }
+
+    /** Writes entry {@code e} like {@link #write}, with its table index (change ring only, never sent). */
+    static void writeLocal(ConnTable t, int e, long nowMillis, MutableDirectBuffer b, int off) {
+        write(t, e, nowMillis, b, off);
+        b.putInt(off + ENTRY, e);
+    }
+
+    /** The table index of a change-ring record ({@link #writeLocal}). */
+    public static int entry(DirectBuffer b, int off) {
+        return b.getInt(off + ENTRY);
+    }
+
+    /** Clears the local-only field before a record leaves the member. */
+    public static void clearLocal(MutableDirectBuffer b, int off) {
+        b.putInt(off + ENTRY, 0);
     }
 
     public static long origHi(DirectBuffer b, int off) {

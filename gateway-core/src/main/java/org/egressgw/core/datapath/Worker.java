@@ -186,9 +186,10 @@ public final class Worker implements Runnable {
         }
     }
 
-    /** True if a producer published something this thread has not handled yet. */
+    /** True if a producer published something this thread has not handled yet (packets or a peer's connections). */
     private boolean pending() {
-        return requestRing.getCursor() > requests.getSequence().get() || replyRing.getCursor() > replies.getSequence().get();
+        return requestRing.getCursor() > requests.getSequence().get() || replyRing.getCursor() > replies.getSequence().get()
+                || datapath.syncPending();
     }
 
     /** One duty cycle; returns the amount of work done (0 = idle). */

@@ -35,7 +35,12 @@ import org.egressgw.core.datapath.SyncRecord;
 public final class StateSync implements AutoCloseable {
     static final long REFRESH_GRAIN_MILLIS = 5_000;
     static final long REFRESH_PERIOD_MILLIS = 1_000;
-    private static final long IDLE_SLEEP_MILLIS = 2;
+    /** The publisher's pause when few changes came (a change waits at most about this plus the linger to go out). */
+    private static final long IDLE_SLEEP_MILLIS = 1;
+    /** The publisher's pause once nothing changed for a while. */
+    private static final long QUIET_SLEEP_MILLIS = 4;
+    /** The longest a change waits in a partial frame while changes keep coming. */
+    static final long LINGER_MILLIS = 2;
 
     private final List<ConnTable> tables;
     private final List<ConnectionSync> shards;
@@ -51,6 +56,13 @@ public final class StateSync implements AutoCloseable {
     private int batchCount;
     private volatile boolean running = true;
     private long nextRefresh;
+    /** The shard whose change ring {@link #onChange} is reading. */
+    private int changeShard;
+    private final org.agrona.concurrent.MessageHandler changeHandler = this::onChange;
+    /** Publisher passes in a row that found nothing to send. */
+    private int idlePasses;
+    /** When the first record of the current partial frame was added ({@link #clock}). */
+    private long batchSince;
 
     /**
      * @param memberIp this member's own underlay address (said in the handshake)
@@ -89,16 +101,17 @@ public final class StateSync implements AutoCloseable {
 
     private void publish() {
         while (running) {
-            boolean busy = false;
+            boolean bulked = false;
             for (SyncLink l : links) {
                 if (l.needsBulk()) {
                     bulk(l);
-                    busy = true;
+                    bulked = true;
                 }
             }
+            int drained = 0;
             for (int k = 0; k < shards.size(); k++) {
-                int n = shards.get(k).outbound().read(this::onChange, SyncProtocol.MAX_RECORDS);
-                busy |= n > 0;
+                changeShard = k;
+                drained += shards.get(k).outbound().read(changeHandler, SyncProtocol.MAX_RECORDS);
             }
             long now = clock.getAsLong();
             if (now >= nextRefresh) {
@@ -107,10 +120,16 @@ public final class StateSync implements AutoCloseable {
                     refresh(now);
                 }
             }
-            flush(null);
-            if (!busy) {
+            // full frames go at once (in add); a partial one when the changes paused or it waited LINGER_MILLIS:
+            // a burst of new flows then travels in frames of MAX_RECORDS, not in one small frame per pass
+            if (batchCount > 0 && (drained == 0 || now - batchSince >= LINGER_MILLIS)) {
+                flush(null);
+            }
+            idlePasses = drained == 0 && batchCount == 0 ? idlePasses + 1 : 0;
+            if (!bulked && drained < SyncProtocol.MAX_RECORDS / 4) {
                 try {
-                    Thread.sleep(IDLE_SLEEP_MILLIS);
+                    // quiet for a while (~0.1 s): check less often, a few wake-ups fewer per millisecond of nothing
+                    Thread.sleep(idlePasses > 100 ? QUIET_SLEEP_MILLIS : IDLE_SLEEP_MILLIS);
                 } catch (InterruptedException e) {
                     return;
                 }
@@ -118,15 +137,31 @@ public final class StateSync implements AutoCloseable {
         }
     }
 
+    /**
+     * A record from shard {@link #changeShard}'s change ring. A created or changed connection counts as sent now, so
+     * the refresh does not send it again within {@link #REFRESH_GRAIN_MILLIS} (otherwise every new connection went
+     * out twice: halving what a burst of new flows costs the group).
+     */
     private void onChange(int type, org.agrona.MutableDirectBuffer buffer, int index, int length) {
+        if (type == SyncRecord.UPSERT) {
+            int e = SyncRecord.entry(buffer, index);
+            long[] seen = sentSeen[changeShard];
+            if (e >= 0 && e < seen.length) {
+                seen[e] = tables.get(changeShard).lastSeen(e);
+            }
+        }
         add(type, buffer, index, null);
     }
 
     /** Appends one record to the batch for every live link (or only {@code to}); sends the batch when full. */
     private void add(int type, DirectBuffer record, int off, SyncLink to) {
+        if (batchCount == 0) {
+            batchSince = clock.getAsLong();
+        }
         int at = 2 + batchCount * SyncProtocol.RECORD_BYTES;
         batch[at] = (byte) type;
         record.getBytes(off, batch, at + 1, SyncRecord.LENGTH);
+        SyncRecord.clearLocal(batchView, at + 1);
         if (++batchCount == SyncProtocol.MAX_RECORDS) {
             flush(to);
         }
@@ -148,10 +183,19 @@ public final class StateSync implements AutoCloseable {
         batchCount = 0;
     }
 
-    /** The whole table to one link that just connected, then it takes the stream. */
+    /**
+     * The whole table to one link that just connected, then it takes the stream. Only the active member's table is
+     * the group's: a standby sends an empty bulk (its copy is the active member's own, possibly behind — sending it
+     * back could revive connections the active member just removed).
+     */
     private void bulk(SyncLink link) {
         flush(null);
         link.offer(SyncProtocol.BULK_BEGIN, new byte[0], 0, 0);
+        if (!active.getAsBoolean()) {
+            link.offer(SyncProtocol.BULK_END, new byte[0], 0, 0);
+            link.bulkSent();
+            return;
+        }
         long now = clock.getAsLong();
         UnsafeBuffer record = new UnsafeBuffer(new byte[SyncRecord.LENGTH]);
         for (int k = 0; k < tables.size(); k++) {

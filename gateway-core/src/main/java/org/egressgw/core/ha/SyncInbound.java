@@ -124,8 +124,13 @@ final class SyncInbound implements AutoCloseable {
                         log.flush();
                     }
                     default -> {
-                        // PING: the connection is alive
+                        // PING: answered below, so the sender hears this side even when nothing changes
                     }
+                }
+                if (f.type() != SyncProtocol.RECORDS) {
+                    byte[] ack = ByteBuffer.allocate(8).putLong(applied).array();
+                    out.write(session.out().encode(SyncProtocol.ACK, ack, ack.length));
+                    out.flush();
                 }
             }
         } catch (SyncFrames.SyncAuthException e) {
@@ -163,7 +168,7 @@ final class SyncInbound implements AutoCloseable {
                 if (!running) {
                     return i;
                 }
-                Thread.onSpinWait();
+                shard.wake();
                 try {
                     Thread.sleep(1);
                 } catch (InterruptedException e) {
@@ -171,6 +176,9 @@ final class SyncInbound implements AutoCloseable {
                     return i;
                 }
             }
+        }
+        for (ConnectionSync shard : shards) {
+            shard.wake();
         }
         counters.recordsReceived.addAndGet(count);
         return count;

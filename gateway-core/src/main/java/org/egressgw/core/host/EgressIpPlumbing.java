@@ -45,6 +45,11 @@ final class EgressIpPlumbing {
     private final int portHigh;
     private final BooleanSupplier untracked;
     private final Map<Integer, Steered> ips = new LinkedHashMap<>();
+    /**
+     * Whether this gateway answers for its egress IPs on the egress segment (proxy ARP, gratuitous ARP): always on
+     * its own; in a group only while it is the active member, or two members would claim the same addresses.
+     */
+    private boolean announcing = true;
     /** tc preferences not to use: a dead gateway's filters, still in place until this one's are. */
     private final Set<Integer> reservedPrefs;
 
@@ -102,8 +107,42 @@ final class EgressIpPlumbing {
         ensureQdisc();
         addTcFilters(ip, s.pref);
         addRoute(ip);
-        addProxy(ip, s);
-        announce(ip);
+        if (announcing) {
+            addProxy(ip, s);
+            announce(ip);
+        }
+    }
+
+    boolean announcing() {
+        return announcing;
+    }
+
+    /**
+     * Starts or stops answering for the egress IPs on the egress segment: their proxy-ARP entries are added (and
+     * announced with gratuitous ARP) or removed. The filters and routes stay: they are harmless where no traffic
+     * arrives, and in place the moment it does.
+     */
+    void announcing(boolean on) {
+        if (on == announcing) {
+            return;
+        }
+        announcing = on;
+        for (Map.Entry<Integer, Steered> e : ips.entrySet()) {
+            int ip = e.getKey();
+            Steered s = e.getValue();
+            if (on) {
+                try {
+                    addProxy(ip, s);
+                } catch (IOException ex) {
+                    log.println("plumbing: ! " + ex.getMessage());
+                }
+                announce(ip);
+            } else if (s.proxyOwned) {
+                netlinkRemove("proxy ARP entry " + Marks.ip(ip) + " dev " + egressInterface,
+                        () -> rt.deleteProxyNeighbour(rt.ifindex(egressInterface), ip));
+                s.proxyOwned = false;
+            }
+        }
     }
 
     private boolean prefTaken(int pref) {
@@ -224,6 +263,9 @@ final class EgressIpPlumbing {
 
     /** Gratuitous ARP for {@code ip} on the egress interface (best effort: a link that is down cannot send). */
     void announce(int ip) {
+        if (!announcing) {
+            return;
+        }
         try (GratuitousArp garp = GratuitousArp.open(egressInterface)) {
             garp.announce(ip, 2, 20, true);
             log.println("plumbing: gratuitous ARP for " + Marks.ip(ip) + " on " + egressInterface);
@@ -248,7 +290,7 @@ final class EgressIpPlumbing {
     /** Restores the proxy entry of {@code ip} if {@code proxied} (addresses proxied on the egress interface) lacks it. */
     boolean ensureProxy(int ip, Set<Integer> proxied) throws IOException {
         Steered s = ips.get(ip);
-        if (s == null || proxied.contains(ip)) {
+        if (s == null || !announcing || proxied.contains(ip)) {
             return false;
         }
         addProxy(ip, s);

@@ -47,6 +47,8 @@ public final class HostPlumbing implements AutoCloseable {
     private boolean untracked;
     private int[] untrackArgs;
     private boolean closed;
+    private int virtualIp;
+    private String virtualIpDevice;
     /** A dead gateway's tc filters, removed once this one's are in place ({@link #dropTcLeftovers}). */
     private List<Leftovers.TcFilter> tcLeftovers;
 
@@ -231,6 +233,60 @@ public final class HostPlumbing implements AutoCloseable {
         ips.steer(egressIp);
     }
 
+    /** Whether the egress IPs are answered for on the egress segment (in a group: while this member is active). */
+    public synchronized void announceEgressIps(boolean on) {
+        ips.announcing(on);
+    }
+
+    /**
+     * Takes the group's floating tunnel address onto {@code device} (a /32, marked {@code proto 101} so that a
+     * successor removes it if this gateway dies holding it) and announces it with gratuitous ARP.
+     */
+    public synchronized void claimVirtualIp(int address, String device) throws IOException {
+        virtualIp = address;
+        virtualIpDevice = device;
+        log.println("plumbing: + ip addr add " + Ipv4Address.toString(address) + "/32 dev " + device + " proto "
+                + Marks.PROTOCOL + " (the group's virtual IP)");
+        rt.addAddress(rt.ifindex(device), address, 32, org.egressgw.tunio.netlink.RtMsg.RT_SCOPE_UNIVERSE, Marks.PROTOCOL);
+        announceOn(device, address);
+    }
+
+    /** Gives the floating tunnel address back (a no-op if this member does not hold it). */
+    public synchronized void releaseVirtualIp() {
+        if (virtualIp == 0) {
+            return;
+        }
+        log.println("plumbing: - ip addr del " + Ipv4Address.toString(virtualIp) + "/32 dev " + virtualIpDevice);
+        try {
+            rt.deleteAddress(rt.ifindex(virtualIpDevice), virtualIp, 32);
+        } catch (IOException | RuntimeException e) {
+            log.println("plumbing: ! " + e.getMessage());
+        }
+        virtualIp = 0;
+    }
+
+    /** The floating address this member holds, or 0. */
+    synchronized int virtualIp() {
+        return virtualIp;
+    }
+
+    String virtualIpDevice() {
+        return virtualIpDevice;
+    }
+
+    /** Gratuitous ARP for {@code address} on {@code device} (best effort). */
+    void announceOn(String device, int address) {
+        try (org.egressgw.tunio.netlink.GratuitousArp garp = org.egressgw.tunio.netlink.GratuitousArp.open(device)) {
+            garp.announce(address, 2, 20, true);
+            log.println("plumbing: gratuitous ARP for " + Ipv4Address.toString(address) + " on " + device);
+        } catch (IOException | RuntimeException e) {
+            log.println("plumbing: ! gratuitous ARP for " + Ipv4Address.toString(address) + " on " + device + ": "
+                    + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Undoes the steering of {@code egressIp} (when its last connection is gone after a policy change). */
     public synchronized void releaseEgressIp(int egressIp) {
         ips.release(egressIp);
@@ -302,6 +358,7 @@ public final class HostPlumbing implements AutoCloseable {
         }
         closed = true;
         dropTcLeftovers();
+        releaseVirtualIp();
         if (ips != null) {
             ips.releaseAll();
         }

@@ -59,6 +59,8 @@ public final class HostReconciler implements AutoCloseable {
     private volatile boolean complete;
     private volatile boolean egressLinkUp;
     private volatile List<String> problems = List.of("not checked yet");
+    /** Interface name → up with carrier, as of the last pass (any thread reads it). */
+    private volatile Map<String, Boolean> linksRunning = Map.of();
     private boolean eventSeen;
     private boolean egressEventSeen;
     private Boolean lastEgressRunning;
@@ -109,7 +111,7 @@ public final class HostReconciler implements AutoCloseable {
         String egress = ips == null ? null : ips.egressInterface();
         if (e instanceof RtEvent.LinkChanged l) {
             String name = l.link().name();
-            if (name.equals(egress)) {
+            if (name.equals(egress) || name.equals(plumbing.virtualIpDevice())) {
                 eventSeen = true;
                 egressEventSeen = true;
             } else if (name.equals(plumbing.tun()) || name.equals(plumbing.tap())) {
@@ -149,6 +151,10 @@ public final class HostReconciler implements AutoCloseable {
                 links.put(l.name(), l);
             }
             List<AddressInfo> addresses = rt.dumpAddresses();
+            Map<String, Boolean> up = new HashMap<>();
+            links.forEach((name, l) -> up.put(name, l.isUp() && l.isRunning()));
+            linksRunning = up;
+            checkVirtualIp(links, addresses);
             checkDevice(plumbing.tun(), links, missing);
             checkDevice(plumbing.tap(), links, missing);
             if (plumbing.tap() != null && links.containsKey(plumbing.tap())
@@ -235,7 +241,7 @@ public final class HostReconciler implements AutoCloseable {
             if (tun != null && ips.ensureRoute(ip, ourRoutes)) {
                 repaired("route", "the route of " + Marks.ip(ip) + " via " + ips.device());
             }
-            if (ips.ensureProxy(ip, proxied)) {
+            if (ips.announcing() && ips.ensureProxy(ip, proxied)) {
                 repaired("proxy_arp", "the proxy ARP entry of " + Marks.ip(ip) + " on " + ips.egressInterface());
                 if (running) {
                     ips.announce(ip);
@@ -274,6 +280,21 @@ public final class HostReconciler implements AutoCloseable {
                 repaired("nft_element", "the nftables element of " + Marks.ip(ip));
             }
         }
+    }
+
+    /** The group's virtual IP, while this member holds it, is still on its device (an operator may remove it). */
+    private void checkVirtualIp(Map<String, LinkInfo> links, List<AddressInfo> addresses) throws IOException {
+        int vip = plumbing.virtualIp();
+        LinkInfo dev = vip == 0 ? null : links.get(plumbing.virtualIpDevice());
+        if (dev != null && !hasAddress(addresses, dev.ifindex(), vip)) {
+            plumbing.claimVirtualIp(vip, plumbing.virtualIpDevice());
+            repaired("virtual_ip", "the group's virtual IP " + Marks.ip(vip) + " on " + plumbing.virtualIpDevice());
+        }
+    }
+
+    /** True if {@code name} existed with its link up (administratively and with carrier) at the last pass. */
+    public boolean linkRunning(String name) {
+        return Boolean.TRUE.equals(linksRunning.get(name));
     }
 
     private void checkDevice(String name, Map<String, LinkInfo> links, List<String> missing) throws IOException {

@@ -38,6 +38,14 @@ final class Leftovers {
                 removed++;
             }
         }
+        for (org.egressgw.tunio.netlink.AddressInfo a : rt.dumpAddresses()) {
+            if (a.protocol() == Marks.PROTOCOL) {
+                rt.deleteAddress(a.ifindex(), a.address(), a.prefixLength());
+                log.println("plumbing: removed leftover address " + Marks.ip(a.address()) + "/" + a.prefixLength()
+                        + " (ifindex " + a.ifindex() + "; a group's virtual IP held by a gateway that died)");
+                removed++;
+            }
+        }
         for (RouteInfo r : rt.dumpRoutes()) {
             if (r.protocol() == Marks.PROTOCOL) {
                 rt.deleteRoute(r.table(), r.destination(), r.prefixLength(), r.oif(), r.protocol());

@@ -58,6 +58,12 @@ class StateSyncTest {
     final List<AutoCloseable> open = new ArrayList<>();
     final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
     final PrintStream log = new PrintStream(logBytes, true, StandardCharsets.UTF_8);
+    /** Added to every member's clock (datapath and sync alike), to step time past the refresh grain. */
+    final java.util.concurrent.atomic.AtomicLong skew = new java.util.concurrent.atomic.AtomicLong();
+
+    long now() {
+        return System.currentTimeMillis() + skew.get();
+    }
 
     /** A member: one shard's datapath and table, its sync lanes, and its replies to the tunnel kept for checks. */
     final class Member {
@@ -95,7 +101,7 @@ class StateSyncTest {
             dp.sync(lanes);
             BooleanSupplier isActive = active::get;
             sync = new StateSync(self, List.of(peer), PORT, key, 32768, 65535, 32768, 2, List.of(table), List.of(lanes),
-                    isActive, System::currentTimeMillis, log);
+                    isActive, StateSyncTest.this::now, log);
             open.add(sync);
         }
 
@@ -108,20 +114,20 @@ class StateSyncTest {
             int ip = PacketEvent.REQUEST_OFFSET + Vxlan.HEADER_LENGTH + Ethernet.HEADER_LENGTH;
             int ipLen = FrameBuilder.tcp(slot, ip, POD, SERVER, podPort, 443, flags, flags == Tcp.SYN ? 1460 : 0, 0);
             int len = FrameBuilder.vxlan(slot, PacketEvent.REQUEST_OFFSET, 2, GW_MAC, NODE_MAC, ipLen);
-            dp.onRequest(slot, slot.addressOffset(), PacketEvent.REQUEST_OFFSET, len, NODE, System.currentTimeMillis());
+            dp.onRequest(slot, slot.addressOffset(), PacketEvent.REQUEST_OFFSET, len, NODE, now());
             dp.flush();
         }
 
         /** The server's answer to (egress IP, natPort), through this member's datapath. */
         void reply(int natPort, int flags) {
             int len = FrameBuilder.tcp(slot, PacketEvent.REPLY_OFFSET, SERVER, EGRESS_IP, 443, natPort, flags, 0, 0);
-            dp.onReply(slot, slot.addressOffset(), PacketEvent.REPLY_OFFSET, len, System.currentTimeMillis());
+            dp.onReply(slot, slot.addressOffset(), PacketEvent.REPLY_OFFSET, len, now());
             dp.flush();
         }
 
         /** What the worker does between packets: apply what peers sent. */
         int apply() {
-            return dp.applySync(4096, System.currentTimeMillis());
+            return dp.applySync(4096, now());
         }
 
         /** A three-way handshake through this member. */
@@ -210,9 +216,37 @@ class StateSyncTest {
     }
 
     @Test
+    void aStreamedConnectionIsNotSentAgainUntilItSeesTrafficPastTheRefreshGrain() throws Exception {
+        Member a = new Member(A, B, KEY);
+        Member b = new Member(B, A, KEY);
+        a.active.set(true);
+        a.lanes.originatesRemovals(true);
+        a.start();
+        b.start();
+        assertTrue(eventually(() -> a.sync.peerInSync(), b), "b joined");
+        long base = a.sync.recordsSent();
+        for (int port = 40000; port < 40020; port++) {
+            a.establish(port); // three changes each: created, SYN-ACK seen, established
+        }
+        assertTrue(eventually(() -> b.table.size() == 20 && a.sync.lag() == 0, b), () -> "b has " + b.table.size());
+        assertEquals(60, a.sync.recordsSent() - base, "each change sent once");
+        // two refresh periods without traffic: nothing new goes out (the stream already sent every connection)
+        Thread.sleep(2 * StateSync.REFRESH_PERIOD_MILLIS + 300);
+        assertEquals(60, a.sync.recordsSent() - base, "no refresh of connections just sent");
+        // traffic on one connection, past the grain, in a state it already had: only the refresh sends it
+        skew.addAndGet(StateSync.REFRESH_GRAIN_MILLIS + 1_000);
+        a.request(40007, Tcp.ACK);
+        assertTrue(eventually(() -> a.sync.recordsSent() - base == 61, b), () -> "sent " + (a.sync.recordsSent() - base));
+        Thread.sleep(2 * StateSync.REFRESH_PERIOD_MILLIS + 300);
+        assertEquals(61, a.sync.recordsSent() - base, "refreshed once");
+    }
+
+    @Test
     void aStandbysOwnExpiryIsNotSentAndAnotherKeyIsRefused() throws Exception {
         Member a = new Member(A, B, KEY);
         Member b = new Member(B, A, KEY);
+        a.active.set(true);
+        a.lanes.originatesRemovals(true);
         a.start();
         b.start();
         a.request(40000, Tcp.SYN);

@@ -231,8 +231,10 @@ class RtNetlinkIT {
     void anAddressCarriesItsOwnersProtocol() throws Exception {
         assertEquals(WriteResult.CREATED, rt.addAddress(v0, Ipv4Address.parse("198.51.100.40"), 32, RtMsg.RT_SCOPE_UNIVERSE,
             OUR_PROTOCOL));
-        assertTrue(ns.ip("-4", "-o", "addr", "show", "dev", "v0").contains("inet 198.51.100.40/32 scope global proto "
-            + OUR_PROTOCOL), ns.ip("-4", "-o", "addr", "show", "dev", "v0"));
+        String shown = ns.ip("-4", "-o", "addr", "show", "dev", "v0");
+        assertTrue(shown.contains("inet 198.51.100.40/32 scope global"), shown);
+        // iproute2 prints an address's protocol only from 6.2 on (Debian 12 has 6.1): where it does, it is ours
+        assertTrue(!shown.contains(" proto ") || shown.contains(" proto " + OUR_PROTOCOL + " "), shown);
         assertTrue(rt.dumpAddresses().stream().anyMatch(a -> a.address() == Ipv4Address.parse("198.51.100.40")
             && a.protocol() == OUR_PROTOCOL), rt.dumpAddresses().toString());
     }
