@@ -32,26 +32,40 @@ final class AdminClient {
 
     /** GETs a path; throws IOException naming the URL when the gateway does not answer. */
     String get(String path) throws IOException, InterruptedException, SourceException {
-        return send(path, HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(10)).build());
+        return body(path, exchange(path, null));
+    }
+
+    /** GETs a path the gateway may not serve (404: empty), as {@link #get} otherwise. */
+    java.util.Optional<String> getIfServed(String path) throws IOException, InterruptedException, SourceException {
+        HttpResponse<String> r = exchange(path, null);
+        return r.statusCode() == 404 ? java.util.Optional.empty() : java.util.Optional.of(body(path, r));
     }
 
     /** POSTs to a path (an action that changes the gateway's state); as {@link #get} otherwise. */
     String post(String path) throws IOException, InterruptedException, SourceException {
-        return send(path, HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(10))
-                .POST(HttpRequest.BodyPublishers.noBody()).build());
+        return body(path, exchange(path, HttpRequest.BodyPublishers.noBody()));
     }
 
-    private String send(String path, HttpRequest request) throws IOException, InterruptedException, SourceException {
+    /** @param post the body to POST, or null to GET */
+    private HttpResponse<String> exchange(String path, HttpRequest.BodyPublisher post)
+            throws IOException, InterruptedException, SourceException {
         String url = base() + path;
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10));
+        if (post != null) {
+            request.POST(post);
+        }
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
         try {
-            HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) {
-                throw new IOException(url + " answered " + r.statusCode() + ": " + r.body().strip());
-            }
-            return r.body();
+            return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (java.net.ConnectException e) {
             throw new IOException("no gateway answers at " + url + " (is it running? --admin HOST:PORT)", e);
         }
+    }
+
+    private String body(String path, HttpResponse<String> r) throws IOException, SourceException {
+        if (r.statusCode() != 200) {
+            throw new IOException(base() + path + " answered " + r.statusCode() + ": " + r.body().strip());
+        }
+        return r.body();
     }
 }

@@ -7,7 +7,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code status}: per policy, the gateways serving it, the egress IP, selected endpoints, errors. */
+/**
+ * {@code status}: per policy, the gateways serving it, the egress IP, selected endpoints, errors; from a running
+ * member of a gateway group also its role (as {@code ha status}).
+ */
 @Command(name = "status", description = "Per policy: gateway(s) serving it, egress IP, selected endpoint count, errors.")
 final class StatusCommand implements Callable<Integer> {
     @Mixin
@@ -21,7 +24,12 @@ final class StatusCommand implements Callable<Integer> {
         boolean json = "json".equals(output);
         try {
             if (source.online()) {
-                System.out.print(source.adminClient().get("/status" + (json ? "?format=json" : "")));
+                AdminClient admin = source.adminClient();
+                System.out.print(admin.get("/status" + (json ? "?format=json" : "")));
+                if (!json) {
+                    // a member of a gateway group also says its role (the whole picture: ha status)
+                    admin.getIfServed("/ha?format=text").ifPresent(ha -> System.out.print("\nGateway group:\n" + ha));
+                }
             } else {
                 PolicySourceOptions.Offline o = source.load();
                 List<PolicyStatus> st = PolicyStatus.of(o.state(), o.compiled());

@@ -132,9 +132,11 @@ abstract class ConntrackEndToEndBase {
         try {
             Files.createDirectories(dir);
             if (!Files.exists(target)) {
-                try (InputStream in = getClass().getResourceAsStream("/conntrack/" + name)) {
+                // this module's test scripts, else the testbed's (tcp_echo_server.py serves the HA topology too)
+                InputStream own = getClass().getResourceAsStream("/conntrack/" + name);
+                try (InputStream in = own != null ? own : Topology.class.getResourceAsStream(name)) {
                     if (in == null) {
-                        throw new IOException("test resource /conntrack/" + name + " missing");
+                        throw new IOException("test resource /conntrack/" + name + " (or the testbed's " + name + ") missing");
                     }
                     Files.copy(in, target);
                 }

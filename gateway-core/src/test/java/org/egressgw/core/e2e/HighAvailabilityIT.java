@@ -169,6 +169,12 @@ class HighAvailabilityIT {
         int[] sentReceived = pingResult(ping);
         assertEquals(sentReceived[0], sentReceived[1], "a handover loses no packet");
         assertStreamAlive();
+        // each member's status says its role
+        ExecResult statusB = topo.exec(topo.member(B), Duration.ofSeconds(10), GatewayCli.launcher().toString(), "status");
+        assertTrue(statusB.ok() && statusB.stdout().contains("Gateway group:") && statusB.stdout().contains("role: active"),
+                statusB::toString);
+        ExecResult statusA = topo.exec(topo.member(A), Duration.ofSeconds(10), GatewayCli.launcher().toString(), "status");
+        assertTrue(statusA.stdout().contains("role: standby"), statusA::toString);
     }
 
     @Test
