@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -46,7 +45,7 @@ import java.util.List;
  *
  * <p>Thread safety: all methods may be called from any thread; {@link #close()} is idempotent.
  */
-public final class HaTopology implements AutoCloseable, Probes.Rig {
+public final class HaTopology extends NamespaceRun {
 
     /** pod1, selected by the policy. */
     public static final String POD1_IP = Topology.POD1_IP;
@@ -127,27 +126,12 @@ public final class HaTopology implements AutoCloseable, Probes.Rig {
     /** Role (namespace suffix and work-dir subdirectory) of each member, indexed by member number. */
     public static final List<String> MEMBERS = List.of("gwa", "gwb");
 
-    private static final String[] ROLES = {"pod1", "pod2", "node", "gwa", "gwb", "ext", "sw"};
+    private static final List<String> ROLES = List.of("pod1", "pod2", "node", "gwa", "gwb", "ext", "sw");
     private static final String NODE_PORT = "ul-node";
     private static final String EXT_PORT = "ex-ext";
 
-    private final String prefix;
-    private final Path workDir;
-    private final Path setupLog;
-    private final Thread shutdownHook;
-    private final Probes probes;
-    /** Guarded by {@code this}. */
-    private final List<Process> processes = new ArrayList<>();
-    /** Guarded by {@code this}. */
-    private boolean closed;
-    private volatile boolean keepWorkDir = Topology.keepWorkDirByDefault();
-
     private HaTopology(String prefix, Path workDir) {
-        this.prefix = prefix;
-        this.workDir = workDir;
-        this.setupLog = workDir.resolve("setup.log");
-        this.shutdownHook = new Thread(this::close, "egw-testbed-cleanup-" + prefix);
-        this.probes = new Probes(this);
+        super(prefix, workDir, ROLES);
     }
 
     /**
@@ -160,20 +144,11 @@ public final class HaTopology implements AutoCloseable, Probes.Rig {
     public static HaTopology create() throws IOException, InterruptedException {
         String prefix = Topology.claimPrefix();
         HaTopology t = new HaTopology(prefix, Topology.createWorkDir(prefix));
-        Runtime.getRuntime().addShutdownHook(t.shutdownHook);
-        try {
+        t.setUp(() -> {
             t.build();
             t.startServers();
-        } catch (IOException | InterruptedException | RuntimeException | Error e) {
-            t.close();
-            throw e;
-        }
+        });
         return t;
-    }
-
-    /** This run's namespace prefix, e.g. {@code egw3fa0}. */
-    public String prefix() {
-        return prefix;
     }
 
     /** Namespace of pod1. */
@@ -221,68 +196,11 @@ public final class HaTopology implements AutoCloseable, Probes.Rig {
         return ns("sw");
     }
 
-    /** All seven namespace names. */
-    public List<String> namespaces() {
-        List<String> all = new ArrayList<>();
-        for (String role : ROLES) {
-            all.add(ns(role));
-        }
-        return all;
-    }
-
-    /** A temporary directory for this run: configs, logs, captures. Deleted by {@link #close()} unless kept. */
-    @Override
-    public Path workDir() {
-        return workDir;
-    }
-
-    /** Keeps {@link #workDir()} after {@link #close()} (as {@link Topology#keepWorkDir(boolean)}). */
-    public void keepWorkDir(boolean keep) {
-        this.keepWorkDir = keep;
-    }
-
-    /** Reachability helpers (HTTP, download, UDP echo, ping, capture) that run inside the namespaces. */
-    public Probes probes() {
-        return probes;
-    }
-
-    /**
-     * Runs {@code cmd} inside namespace {@code ns} via {@code ip netns exec}, capturing its output.
-     *
-     * @param timeout how long it may run; then it is killed and the result's exit code is
-     *                {@link ExecResult#TIMED_OUT}
-     * @throws UncheckedIOException when the command cannot be started, or the calling thread is interrupted
-     *                              (the interrupt flag is set again)
-     */
-    @Override
-    public ExecResult exec(String ns, Duration timeout, String... cmd) {
-        return Topology.execIn(ns, timeout, cmd);
-    }
-
-    /**
-     * Starts {@code cmd} in the background inside namespace {@code ns}, standard output and error appended to
-     * {@code log}, standard input from {@code /dev/null}. The process is killed by {@link #close()}.
-     *
-     * @throws UncheckedIOException when it cannot be started
-     * @throws IllegalStateException after {@link #close()}
-     */
-    @Override
-    public Process start(String ns, List<String> cmd, Path log) {
-        synchronized (this) {
-            if (closed) {
-                throw new IllegalStateException("HA topology " + prefix + " is closed; cannot start " + cmd);
-            }
-            Process p = Topology.launch(ns, cmd, log);
-            processes.add(p);
-            return p;
-        }
-    }
-
     /**
      * Lines the HTTP and UDP servers recorded so far, oldest first, as {@link Topology#serverLog()} describes.
      */
     public List<String> serverLog() {
-        return Topology.readLines(Topology.serverLogPath(workDir));
+        return Topology.readLines(Topology.serverLogPath(workDir()));
     }
 
     /**
@@ -301,7 +219,7 @@ public final class HaTopology implements AutoCloseable, Probes.Rig {
      * @throws IllegalArgumentException for an unknown member, a priority out of range or a blank secret
      */
     public Path writeGatewayFiles(int member, int priority, String secret) {
-        Path dir = workDir.resolve(MEMBERS.get(checkMember(member)));
+        Path dir = workDir().resolve(MEMBERS.get(checkMember(member)));
         try {
             return HaGatewayFiles.write(dir, member, priority, secret);
         } catch (IOException e) {
@@ -373,31 +291,12 @@ public final class HaTopology implements AutoCloseable, Probes.Rig {
      * Hosts on the segment that already have a neighbour entry for {@code ip} move it to {@code iface}'s MAC.
      */
     public void announce(String ns, String iface, String ip) throws IOException, InterruptedException {
-        Path garp = workDir.resolve("probes").resolve("garp.py");
+        Path garp = workDir().resolve("probes").resolve("garp.py");
         if (!Files.exists(garp)) {
             Files.createDirectories(garp.getParent());
             Topology.extractResource("garp.py", garp.getParent());
         }
         Topology.setupIn(setupLog, ns, Topology.PYTHON, garp.toString(), iface, ip);
-    }
-
-    /**
-     * Kills every process started in the namespaces (tracked ones first, gently, then anything
-     * {@code ip netns pids} still finds), deletes the namespaces, forgets the run and deletes the work
-     * directory unless it is kept. Never throws; problems are reported on standard error.
-     */
-    @Override
-    public void close() {
-        List<Process> toStop;
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            toStop = new ArrayList<>(processes);
-            processes.clear();
-        }
-        Topology.teardown(prefix, shutdownHook, toStop, namespaces(), keepWorkDir ? null : workDir);
     }
 
     /** {@code i} if it names a member; otherwise an exception naming it. */
@@ -409,10 +308,6 @@ public final class HaTopology implements AutoCloseable, Probes.Rig {
     }
 
     // ---- building ------------------------------------------------------------------------------------------
-
-    private String ns(String role) {
-        return prefix + "-" + role;
-    }
 
     private void build() throws IOException, InterruptedException {
         for (String ns : namespaces()) {
@@ -473,8 +368,8 @@ public final class HaTopology implements AutoCloseable, Probes.Rig {
     }
 
     private void startServers() throws IOException, InterruptedException {
-        Topology.startServers(this, ext(), workDir);
-        Path dir = workDir.resolve("ext");
+        Topology.startServers(this, ext(), workDir());
+        Path dir = workDir().resolve("ext");
         Path echo = Topology.extractResource("tcp_echo_server.py", dir);
         Path ready = dir.resolve("tcp_echo.ready");
         Process p = start(ext(), List.of(Topology.PYTHON, "-u", echo.toString(), SERVER_IP,
@@ -483,7 +378,7 @@ public final class HaTopology implements AutoCloseable, Probes.Rig {
     }
 
     private Path tcpEchoLogPath() {
-        return workDir.resolve("ext").resolve("tcp_echo.out");
+        return workDir().resolve("ext").resolve("tcp_echo.out");
     }
 
     private void host(String... cmd) throws IOException, InterruptedException {

@@ -49,7 +49,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Thread safety: all methods may be called from any thread; {@link #close()} is idempotent.
  */
-public final class Topology implements AutoCloseable, Probes.Rig {
+public final class Topology extends NamespaceRun {
 
     /** pod1, selected by the policy. */
     public static final String POD1_IP = "10.244.1.10";
@@ -111,27 +111,13 @@ public final class Topology implements AutoCloseable, Probes.Rig {
 
     private static final Duration SETUP_STEP = Duration.ofSeconds(15);
     private static final Duration SERVER_START = Duration.ofSeconds(15);
-    private static final String[] ROLES = {"pod1", "pod2", "node", "gw", "ext"};
+    private static final List<String> ROLES = List.of("pod1", "pod2", "node", "gw", "ext");
 
     private final TopologyOptions options;
-    private final String prefix;
-    private final Path workDir;
-    private final Path setupLog;
-    private final Thread shutdownHook;
-    private final Probes probes;
-    /** Guarded by {@code this}. */
-    private final List<Process> processes = new ArrayList<>();
-    /** Guarded by {@code this}. */
-    private boolean closed;
-    private volatile boolean keepWorkDir = keepWorkDirByDefault();
 
     private Topology(TopologyOptions options, String prefix, Path workDir) {
+        super(prefix, workDir, ROLES);
         this.options = options;
-        this.prefix = prefix;
-        this.workDir = workDir;
-        this.setupLog = workDir.resolve("setup.log");
-        this.shutdownHook = new Thread(this::close, "egw-testbed-cleanup-" + prefix);
-        this.probes = new Probes(this);
     }
 
     /**
@@ -143,25 +129,16 @@ public final class Topology implements AutoCloseable, Probes.Rig {
     public static Topology create(TopologyOptions o) throws IOException, InterruptedException {
         String prefix = claimPrefix();
         Topology t = new Topology(o, prefix, createWorkDir(prefix));
-        Runtime.getRuntime().addShutdownHook(t.shutdownHook);
-        try {
+        t.setUp(() -> {
             t.build();
             t.startServers();
-        } catch (IOException | InterruptedException | RuntimeException | Error e) {
-            t.close();
-            throw e;
-        }
+        });
         return t;
     }
 
     /** The options this topology was built with. */
     public TopologyOptions options() {
         return options;
-    }
-
-    /** This run's namespace prefix, e.g. {@code egw3fa0}. */
-    public String prefix() {
-        return prefix;
     }
 
     /** Namespace of pod1. */
@@ -189,66 +166,6 @@ public final class Topology implements AutoCloseable, Probes.Rig {
         return ns("ext");
     }
 
-    /** All five namespace names. */
-    public List<String> namespaces() {
-        List<String> all = new ArrayList<>();
-        for (String role : ROLES) {
-            all.add(ns(role));
-        }
-        return all;
-    }
-
-    /** A temporary directory for this run: configs, logs, captures. Deleted by {@link #close()} unless kept. */
-    @Override
-    public Path workDir() {
-        return workDir;
-    }
-
-    /**
-     * Keeps {@link #workDir()} after {@link #close()} (also on with {@code -Degw.testbed.keep=true} or the
-     * environment variable {@code EGW_TESTBED_KEEP}).
-     */
-    public void keepWorkDir(boolean keep) {
-        this.keepWorkDir = keep;
-    }
-
-    /** Reachability helpers (HTTP, download, UDP echo, ping, capture) that run inside the namespaces. */
-    public Probes probes() {
-        return probes;
-    }
-
-    /**
-     * Runs {@code cmd} inside namespace {@code ns} via {@code ip netns exec}, capturing its output.
-     *
-     * @param timeout how long it may run; then it is killed and the result's exit code is
-     *                {@link ExecResult#TIMED_OUT}
-     * @throws UncheckedIOException when the command cannot be started, or the calling thread is interrupted
-     *                              (the interrupt flag is set again)
-     */
-    @Override
-    public ExecResult exec(String ns, Duration timeout, String... cmd) {
-        return execIn(ns, timeout, cmd);
-    }
-
-    /**
-     * Starts {@code cmd} in the background inside namespace {@code ns}, standard output and error appended to
-     * {@code log}, standard input from {@code /dev/null}. The process is killed by {@link #close()}.
-     *
-     * @throws UncheckedIOException when it cannot be started
-     * @throws IllegalStateException after {@link #close()}
-     */
-    @Override
-    public Process start(String ns, List<String> cmd, Path log) {
-        synchronized (this) {
-            if (closed) {
-                throw new IllegalStateException("topology " + prefix + " is closed; cannot start " + cmd);
-            }
-            Process p = launch(ns, cmd, log);
-            processes.add(p);
-            return p;
-        }
-    }
-
     /**
      * Writes the Java gateway's files under {@code workDir/gateway} (see {@link GatewayFiles}).
      *
@@ -256,9 +173,9 @@ public final class Topology implements AutoCloseable, Probes.Rig {
      */
     public Path writeGatewayFiles() {
         try {
-            return GatewayFiles.write(workDir.resolve("gateway"));
+            return GatewayFiles.write(workDir().resolve("gateway"));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write gateway files under " + workDir, e);
+            throw new UncheckedIOException("cannot write gateway files under " + workDir(), e);
         }
     }
 
@@ -272,46 +189,27 @@ public final class Topology implements AutoCloseable, Probes.Rig {
 
     /** Shorthand for {@link Probes#httpGet(String, String)}. */
     public String httpGet(String ns, String url) {
-        return probes.httpGet(ns, url);
+        return probes().httpGet(ns, url);
     }
 
     /** Shorthand for {@link Probes#download(String, String)}. */
     public Probes.Download download(String ns, String url) {
-        return probes.download(ns, url);
+        return probes().download(ns, url);
     }
 
     /** Shorthand for {@link Probes#udpEcho(String, String, int, String)}. */
     public String udpEcho(String ns, String dstIp, int port, String payload) {
-        return probes.udpEcho(ns, dstIp, port, payload);
+        return probes().udpEcho(ns, dstIp, port, payload);
     }
 
     /** Shorthand for {@link Probes#ping(String, String, int)}. */
     public boolean ping(String ns, String ip, int count) {
-        return probes.ping(ns, ip, count);
+        return probes().ping(ns, ip, count);
     }
 
     /** Shorthand for {@link Probes#tcpdump(String, String, String, Path)}. */
     public Probes.Capture tcpdump(String ns, String iface, String filter, Path pcap) {
-        return probes.tcpdump(ns, iface, filter, pcap);
-    }
-
-    /**
-     * Kills every process started in the namespaces (tracked ones first, gently, then anything
-     * {@code ip netns pids} still finds), deletes the namespaces, forgets the run and deletes the work
-     * directory unless it is kept. Never throws; problems are reported on standard error.
-     */
-    @Override
-    public void close() {
-        List<Process> toStop;
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            toStop = new ArrayList<>(processes);
-            processes.clear();
-        }
-        teardown(prefix, shutdownHook, toStop, namespaces(), keepWorkDir ? null : workDir);
+        return probes().tcpdump(ns, iface, filter, pcap);
     }
 
     /**
@@ -341,10 +239,6 @@ public final class Topology implements AutoCloseable, Probes.Rig {
     }
 
     // ---- building ------------------------------------------------------------------------------------------
-
-    private String ns(String role) {
-        return prefix + "-" + role;
-    }
 
     private void build() throws IOException, InterruptedException {
         String p1 = pod1();
@@ -500,7 +394,7 @@ public final class Topology implements AutoCloseable, Probes.Rig {
     }
 
     private void startServers() throws IOException, InterruptedException {
-        startServers(this, ext(), workDir);
+        startServers(this, ext(), workDir());
     }
 
     /**
@@ -541,7 +435,7 @@ public final class Topology implements AutoCloseable, Probes.Rig {
     }
 
     Path serverLogPath() {
-        return serverLogPath(workDir);
+        return serverLogPath(workDir());
     }
 
     /** Where the ext servers of a rig with work directory {@code workDir} log their requests. */
