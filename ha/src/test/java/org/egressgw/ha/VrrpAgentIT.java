@@ -117,6 +117,21 @@ class VrrpAgentIT {
         return nanos / 1e6;
     }
 
+    /** A backup (priority 100) and a master (priority 200) on a new two-member segment. */
+    private record ElectedPair(VrrpAgent backup, VrrpAgent master) {
+    }
+
+    /** Two agents on a new two-member segment, started; returns once the higher priority is elected master. */
+    private ElectedPair electedPair() throws Exception {
+        segment = new Segment(2);
+        final VrrpAgent backup = agent(0, 100, KEY);
+        final VrrpAgent master = agent(1, 200, KEY);
+        backup.start();
+        master.start();
+        assertEquals(master, electedMaster(List.of(backup, master)));
+        return new ElectedPair(backup, master);
+    }
+
     @Test
     void twoMembersElectOneMasterAndTheHigherPriorityWins() throws Exception {
         segment = new Segment(2);
@@ -157,12 +172,9 @@ class VrrpAgentIT {
 
     @Test
     void aCrashedMasterIsReplacedWithinOneSecond() throws Exception {
-        segment = new Segment(2);
-        final VrrpAgent backup = agent(0, 100, KEY);
-        final VrrpAgent master = agent(1, 200, KEY);
-        backup.start();
-        master.start();
-        assertEquals(master, electedMaster(List.of(backup, master)));
+        final ElectedPair pair = electedPair();
+        final VrrpAgent backup = pair.backup();
+        final VrrpAgent master = pair.master();
         final long crash = System.nanoTime();
         master.haltForTest();
         waitUntil("the backup takes over", 1_000, backup::isMaster);
@@ -208,12 +220,9 @@ class VrrpAgentIT {
 
     @Test
     void closingTheMasterHandsOverWithinSkewTime() throws Exception {
-        segment = new Segment(2);
-        final VrrpAgent backup = agent(0, 100, KEY);
-        final VrrpAgent master = agent(1, 200, KEY);
-        backup.start();
-        master.start();
-        assertEquals(master, electedMaster(List.of(backup, master)));
+        final ElectedPair pair = electedPair();
+        final VrrpAgent backup = pair.backup();
+        final VrrpAgent master = pair.master();
         final long closing = System.nanoTime();
         master.close();
         waitUntil("the backup takes over", 1_000, backup::isMaster);
@@ -226,12 +235,9 @@ class VrrpAgentIT {
 
     @Test
     void giveUpAndIneligibilityHandOverAndHold() throws Exception {
-        segment = new Segment(2);
-        final VrrpAgent backup = agent(0, 100, KEY);
-        final VrrpAgent master = agent(1, 200, KEY);
-        backup.start();
-        master.start();
-        assertEquals(master, electedMaster(List.of(backup, master)));
+        final ElectedPair pair = electedPair();
+        final VrrpAgent backup = pair.backup();
+        final VrrpAgent master = pair.master();
         long start = System.nanoTime();
         master.giveUp();
         waitUntil("the backup takes over", 1_000, backup::isMaster);
@@ -322,12 +328,9 @@ class VrrpAgentIT {
 
     @Test
     void tcpdumpDecodesTheAdvertisementsAsVrrpV3() throws Exception {
-        segment = new Segment(2);
-        final VrrpAgent backup = agent(0, 100, KEY);
-        final VrrpAgent master = agent(1, 200, KEY);
-        backup.start();
-        master.start();
-        assertEquals(master, electedMaster(List.of(backup, master)));
+        final ElectedPair pair = electedPair();
+        final VrrpAgent backup = pair.backup();
+        final VrrpAgent master = pair.master();
         final Process tcpdump = new ProcessBuilder("ip", "netns", "exec", segment.member(0), "timeout", "10", "tcpdump",
             "-i", "eth0", "-n", "-v", "-l", "-c", "3", "ip", "proto", "112").start();
         try (BufferedReader err = new BufferedReader(new InputStreamReader(tcpdump.getErrorStream(),

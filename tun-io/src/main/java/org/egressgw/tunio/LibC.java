@@ -1,5 +1,7 @@
 package org.egressgw.tunio;
 
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;
 import jnr.ffi.annotations.IgnoreError;
@@ -298,6 +300,18 @@ public final class LibC {
     public static String strerror(int errno) {
         final String text = C.strerror(errno);
         return text != null ? text : "errno " + errno;
+    }
+
+    /**
+     * Closes, once, the descriptor kept in {@code owner}'s {@code volatile int} field that {@code fd} updates: the
+     * field becomes -1, and a later or concurrent call finds -1 (or any negative value) and does nothing. The
+     * {@code close()} of this module's descriptor owners; the result of {@code close(2)} is ignored.
+     */
+    public static <T> void closeOnce(AtomicIntegerFieldUpdater<T> fd, T owner) {
+        final int descriptor = fd.getAndSet(owner, -1);
+        if (descriptor >= 0) {
+            C.close(descriptor);
+        }
     }
 
     /** An exception for the failed {@code operation} carrying the current thread's errno. */

@@ -4,6 +4,7 @@ import static org.egressgw.tunio.LibC.C;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -28,6 +29,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class TunDevice implements AutoCloseable {
     private static final String CLONE_DEVICE = "/dev/net/tun";
+    /** Updates {@link #fd}, for {@link LibC#closeOnce}. */
+    private static final AtomicIntegerFieldUpdater<TunDevice> FD = AtomicIntegerFieldUpdater.newUpdater(
+        TunDevice.class, "fd");
 
     private final String name;
     private final int vnetHeaderLength;
@@ -363,15 +367,7 @@ public final class TunDevice implements AutoCloseable {
     /** Closes the descriptor once; the interface disappears unless persistent. */
     @Override
     public void close() {
-        final int fd;
-        synchronized (this) {
-            fd = this.fd;
-            if (fd < 0) {
-                return;
-            }
-            this.fd = -1;
-        }
-        C.close(fd);
+        LibC.closeOnce(FD, this);
     }
 
     /**

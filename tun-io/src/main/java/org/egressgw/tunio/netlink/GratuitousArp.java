@@ -4,6 +4,7 @@ import static org.egressgw.tunio.LibC.C;
 
 import java.io.IOException;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import org.agrona.BufferUtil;
 import org.agrona.MutableDirectBuffer;
@@ -61,6 +62,9 @@ public final class GratuitousArp implements AutoCloseable {
     private static final int SOCKADDR_OFFSET = IOVEC_OFFSET + LibC.SIZEOF_IOVEC;
     private static final int IFREQ_OFFSET = SOCKADDR_OFFSET + 24;
     private static final int SLAB_SIZE = IFREQ_OFFSET + LibC.SIZEOF_IFREQ;
+    /** Updates {@link #fd}, for {@link LibC#closeOnce}. */
+    private static final AtomicIntegerFieldUpdater<GratuitousArp> FD = AtomicIntegerFieldUpdater.newUpdater(
+        GratuitousArp.class, "fd");
 
     private final String interfaceName;
     private final int ifindex;
@@ -229,15 +233,7 @@ public final class GratuitousArp implements AutoCloseable {
 
     @Override
     public void close() {
-        final int fd;
-        synchronized (this) {
-            fd = this.fd;
-            if (fd < 0) {
-                return;
-            }
-            this.fd = -1;
-        }
-        C.close(fd);
+        LibC.closeOnce(FD, this);
     }
 
     @Override

@@ -57,15 +57,11 @@ public final class IfAddrMsg {
      * @return 0 or a negative {@link Malformed} code
      */
     public static int check(DirectBuffer buffer, int offset, int length) {
-        if (length < Netlink.HEADER_LENGTH + LENGTH) {
-            return Malformed.TRUNCATED_BODY;
+        final int start = Netlink.checkFamilyMessage(buffer, offset, length, LENGTH);
+        if (start < 0) {
+            return start;
         }
-        final int start = offset + Netlink.HEADER_LENGTH + LENGTH;
         final int end = offset + length;
-        final int attributes = RtAttributes.validate(buffer, start, end);
-        if (attributes < 0) {
-            return attributes;
-        }
         if (!RtAttributes.hasPayloadSize(buffer, start, end, IFA_FLAGS, 4)) {
             return Malformed.ATTRIBUTE_SIZE;
         }
@@ -87,7 +83,7 @@ public final class IfAddrMsg {
 
     /** ifa_family of a checked message. */
     public static int family(DirectBuffer buffer, int offset) {
-        return buffer.getByte(offset + Netlink.HEADER_LENGTH + FAMILY_OFFSET) & 0xFF;
+        return Netlink.family(buffer, offset);
     }
 
     /** Decodes an AF_INET message that passed {@link #check}. */

@@ -61,18 +61,11 @@ public final class NdMsg {
      * @return 0 or a negative {@link Malformed} code
      */
     public static int check(DirectBuffer buffer, int offset, int length) {
-        if (length < Netlink.HEADER_LENGTH + LENGTH) {
-            return Malformed.TRUNCATED_BODY;
+        final int start = Netlink.checkFamilyMessage(buffer, offset, length, LENGTH, AF_INET);
+        if (start <= 0) {
+            return start; // malformed, or of another family
         }
-        final int start = offset + Netlink.HEADER_LENGTH + LENGTH;
         final int end = offset + length;
-        final int attributes = RtAttributes.validate(buffer, start, end);
-        if (attributes < 0) {
-            return attributes;
-        }
-        if (family(buffer, offset) != AF_INET) {
-            return 0;
-        }
         final int dst = RtAttributes.find(buffer, start, end, NDA_DST);
         if (dst < 0) {
             return Malformed.MISSING_ATTRIBUTE;
@@ -82,7 +75,7 @@ public final class NdMsg {
 
     /** ndm_family of a checked message. */
     public static int family(DirectBuffer buffer, int offset) {
-        return buffer.getByte(offset + Netlink.HEADER_LENGTH + FAMILY_OFFSET) & 0xFF;
+        return Netlink.family(buffer, offset);
     }
 
     /** Decodes an AF_INET message that passed {@link #check}. */

@@ -134,6 +134,43 @@ public final class Netlink {
         return next > limit ? limit : (int) next;
     }
 
+    /**
+     * The checks every rtnetlink family view's {@code check} starts with, for a message of {@code length} bytes (a
+     * valid {@code nlmsg_len}) at {@code offset} whose family header ({@code ifinfomsg}, {@code ifaddrmsg}, ...) is
+     * {@code familyHeaderLength} bytes: the family header fits, and the attributes after it, up to
+     * {@code offset + length}, pass {@link RtAttributes#validate}.
+     *
+     * @return the offset of the first attribute, or a negative {@link Malformed} code
+     */
+    static int checkFamilyMessage(DirectBuffer buffer, int offset, int length, int familyHeaderLength) {
+        if (length < HEADER_LENGTH + familyHeaderLength) {
+            return Malformed.TRUNCATED_BODY;
+        }
+        final int start = offset + HEADER_LENGTH + familyHeaderLength;
+        final int attributes = RtAttributes.validate(buffer, start, offset + length);
+        return attributes < 0 ? attributes : start;
+    }
+
+    /**
+     * As {@link #checkFamilyMessage(DirectBuffer, int, int, int)} for a family view that decodes only messages of
+     * {@code family}: a message of another family is only checked for framing.
+     *
+     * @return the offset of the first attribute of a message of {@code family}; 0 for a well-framed message of
+     *         another family (nothing more to check; no attribute starts at 0, they follow two headers); or a negative {@link Malformed} code
+     */
+    static int checkFamilyMessage(DirectBuffer buffer, int offset, int length, int familyHeaderLength, int family) {
+        final int start = checkFamilyMessage(buffer, offset, length, familyHeaderLength);
+        return start < 0 || family(buffer, offset) == family ? start : 0;
+    }
+
+    /**
+     * The address family of the message at {@code offset}: the byte every rtnetlink family header starts with
+     * ({@code ifi_family}, {@code ifa_family}, {@code ndm_family}, {@code rtm_family}).
+     */
+    static int family(DirectBuffer buffer, int offset) {
+        return buffer.getByte(offset + HEADER_LENGTH) & 0xFF;
+    }
+
     public static int type(DirectBuffer buffer, int offset) {
         return buffer.getShort(offset + TYPE_OFFSET) & 0xFFFF;
     }

@@ -83,18 +83,11 @@ public final class RtMsg {
      * @return 0 or a negative {@link Malformed} code
      */
     public static int check(DirectBuffer buffer, int offset, int length) {
-        if (length < Netlink.HEADER_LENGTH + LENGTH) {
-            return Malformed.TRUNCATED_BODY;
+        final int start = Netlink.checkFamilyMessage(buffer, offset, length, LENGTH, AF_INET);
+        if (start <= 0) {
+            return start; // malformed, or of another family
         }
-        final int start = offset + Netlink.HEADER_LENGTH + LENGTH;
         final int end = offset + length;
-        final int attributes = RtAttributes.validate(buffer, start, end);
-        if (attributes < 0) {
-            return attributes;
-        }
-        if (family(buffer, offset) != AF_INET) {
-            return 0;
-        }
         if ((buffer.getByte(offset + Netlink.HEADER_LENGTH + DST_LEN_OFFSET) & 0xFF) > 32) {
             return Malformed.INVALID_FIELD;
         }
@@ -111,7 +104,7 @@ public final class RtMsg {
 
     /** rtm_family of a checked message. */
     public static int family(DirectBuffer buffer, int offset) {
-        return buffer.getByte(offset + Netlink.HEADER_LENGTH + FAMILY_OFFSET) & 0xFF;
+        return Netlink.family(buffer, offset);
     }
 
     /** Decodes an AF_INET message that passed {@link #check}. */

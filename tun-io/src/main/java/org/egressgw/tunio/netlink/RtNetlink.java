@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
 
@@ -99,6 +100,9 @@ public final class RtNetlink implements AutoCloseable {
     private static final int POLLFD_OFFSET = RECV_ADDR_OFFSET + 16;
     private static final int OPTION_OFFSET = POLLFD_OFFSET + LibC.SIZEOF_POLLFD;
     private static final int SLAB_SIZE = OPTION_OFFSET + 8;
+    /** Updates {@link #fd}, for {@link LibC#closeOnce}. */
+    private static final AtomicIntegerFieldUpdater<RtNetlink> FD = AtomicIntegerFieldUpdater.newUpdater(
+        RtNetlink.class, "fd");
 
     /** Parses one reply message; returns null to skip it; throws only for a malformed one. */
     @FunctionalInterface
@@ -578,15 +582,7 @@ public final class RtNetlink implements AutoCloseable {
     /** Closes the socket once; later calls fail (requests) or return 0 ({@link #receiveEvents}). */
     @Override
     public void close() {
-        final int fd;
-        synchronized (this) {
-            fd = this.fd;
-            if (fd < 0) {
-                return;
-            }
-            this.fd = -1;
-        }
-        C.close(fd);
+        LibC.closeOnce(FD, this);
     }
 
     @Override
