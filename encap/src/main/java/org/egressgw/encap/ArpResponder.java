@@ -6,9 +6,12 @@ import org.egressgw.packet.Ethernet;
 import org.egressgw.packet.PacketError;
 
 /**
- * Answers ARP requests that arrive over the tunnel for the gateway's overlay address, so a node
- * whose kernel VXLAN device resolves its next hop by ARP works without static neighbour entries.
- * The reply is written over the request, in place.
+ * Answers ARP requests that arrive over the tunnel, so a node whose kernel VXLAN device resolves its next hop by
+ * ARP works without static neighbour entries: for the gateway's overlay address when one is configured
+ * ({@link #forAddress}), otherwise for any address a node asks for ({@link #forAnyAddress}: the gateway is the next
+ * hop of whatever a node routes into the tunnel, whatever address it gave the gateway) — except an address probe
+ * (sender address 0.0.0.0, RFC 5227) or an announcement (the sender asking for its own address), which must stay
+ * unanswered or the node would believe its own address taken. The reply is written over the request, in place.
  */
 public final class ArpResponder {
     /** The frame now holds an ARP reply to send back to the requesting node. */
@@ -18,16 +21,22 @@ public final class ArpResponder {
 
     private final int overlayIp;
     private final long localMac;
-    private final boolean enabled;
+    private final boolean anyAddress;
 
-    /**
-     * @param overlayIp the address to answer for
-     * @param enabled false when no overlay address is configured (every request is ignored)
-     */
-    public ArpResponder(int overlayIp, long localMac, boolean enabled) {
+    private ArpResponder(int overlayIp, long localMac, boolean anyAddress) {
         this.overlayIp = overlayIp;
         this.localMac = localMac;
-        this.enabled = enabled;
+        this.anyAddress = anyAddress;
+    }
+
+    /** Answers requests for {@code overlayIp} only. */
+    public static ArpResponder forAddress(int overlayIp, long localMac) {
+        return new ArpResponder(overlayIp, localMac, false);
+    }
+
+    /** Answers requests for any address but probes and announcements (no overlay address configured). */
+    public static ArpResponder forAnyAddress(long localMac) {
+        return new ArpResponder(0, localMac, true);
     }
 
     /**
@@ -42,14 +51,18 @@ public final class ArpResponder {
         if (err != PacketError.NONE) {
             return err;
         }
-        if (!enabled || Arp.op(b, arpOff) != Arp.OP_REQUEST || Arp.targetIp(b, arpOff) != overlayIp) {
+        if (Arp.op(b, arpOff) != Arp.OP_REQUEST) {
+            return IGNORED;
+        }
+        int target = Arp.targetIp(b, arpOff);
+        int askerIp = Arp.senderIp(b, arpOff);
+        if (anyAddress ? askerIp == 0 || target == askerIp : target != overlayIp) {
             return IGNORED;
         }
         long askerMac = Arp.senderMac(b, arpOff);
-        int askerIp = Arp.senderIp(b, arpOff);
         Ethernet.dstMac(b, ethOff, askerMac);
         Ethernet.srcMac(b, ethOff, localMac);
-        Arp.writeReply(b, arpOff, localMac, overlayIp, askerMac, askerIp);
+        Arp.writeReply(b, arpOff, localMac, target, askerMac, askerIp);
         return REPLIED;
     }
 

@@ -28,7 +28,8 @@ class ArpResponderTest {
     private static final int NODE_IP = Ipv4Address.parse("10.244.1.0");
     private static final int ARP_FRAME = Ethernet.HEADER_LENGTH + Arp.LENGTH;
 
-    private final ArpResponder responder = new ArpResponder(GW_OVERLAY, GW_MAC, true);
+    private final ArpResponder responder = ArpResponder.forAddress(GW_OVERLAY, GW_MAC);
+    private final ArpResponder anyAddress = ArpResponder.forAnyAddress(GW_MAC);
 
     /** "Who has {@code target}? Tell NODE_IP" as an Ethernet frame of {@code frameLen} bytes (padding zero). */
     static byte[] request(int target, int frameLen) {
@@ -101,10 +102,25 @@ class ArpResponderTest {
         assertEquals(ArpResponder.IGNORED, respond(responder, reply, 0, out));
         assertArrayEquals(reply, out);
 
-        ArpResponder disabled = new ArpResponder(GW_OVERLAY, GW_MAC, false);
-        byte[] ours = request(GW_OVERLAY, ARP_FRAME);
-        assertEquals(ArpResponder.IGNORED, respond(disabled, ours, 3, out));
-        assertArrayEquals(ours, out);
+    }
+
+    @Test
+    void withoutAnOverlayAddressAnyAddressIsAnsweredButProbesAndAnnouncements() {
+        int asked = Ipv4Address.parse("10.99.0.2");
+        byte[] out = new byte[ARP_FRAME];
+        assertEquals(ArpResponder.REPLIED, respond(anyAddress, request(asked, ARP_FRAME), 0, out));
+        UnsafeBuffer r = new UnsafeBuffer(out);
+        assertEquals(asked, Arp.senderIp(r, 14), "answered as the address asked for");
+        assertEquals(GW_MAC, Arp.senderMac(r, 14));
+        assertEquals(NODE_IP, Arp.targetIp(r, 14));
+
+        byte[] announcement = request(NODE_IP, ARP_FRAME);
+        assertEquals(ArpResponder.IGNORED, respond(anyAddress, announcement, 0, out), "the node announcing itself");
+        assertArrayEquals(announcement, out);
+        byte[] probe = request(asked, ARP_FRAME);
+        new UnsafeBuffer(probe).putInt(14 + 14, 0); // sender protocol address 0.0.0.0
+        assertEquals(ArpResponder.IGNORED, respond(anyAddress, probe, 0, out), "an address probe (RFC 5227)");
+        assertArrayEquals(probe, out);
     }
 
     @Test
@@ -158,11 +174,11 @@ class ArpResponderTest {
                     d = Arrays.copyOf(d, rnd.nextInt(d.length + 1));
                 }
             }
-            boolean enabled = rnd.nextInt(10) != 0;
-            ArpResponder r = enabled ? responder : new ArpResponder(GW_OVERLAY, GW_MAC, false);
+            boolean any = rnd.nextInt(10) == 0;
+            ArpResponder r = any ? anyAddress : responder;
             byte[] out = new byte[d.length];
             int got = respond(r, d, rnd.nextInt(3), out);
-            assertEquals(reference(d, enabled), got, "case " + i);
+            assertEquals(reference(d, any), got, "case " + i);
             switch (got) {
                 case ArpResponder.REPLIED -> {
                     assertCorrectReply(d, out);
@@ -192,7 +208,7 @@ class ArpResponderTest {
         assertEquals(Ethernet.etherType(q, 0), Ethernet.etherType(r, 0), "ether type is left as it came");
         assertEquals(Arp.OP_REPLY, Arp.op(r, 14));
         assertEquals(GW_MAC, Arp.senderMac(r, 14));
-        assertEquals(GW_OVERLAY, Arp.senderIp(r, 14));
+        assertEquals(Arp.targetIp(q, 14), Arp.senderIp(r, 14), "answered as the address asked for");
         assertEquals(Arp.senderMac(q, 14), Arp.targetMac(r, 14));
         assertEquals(Arp.senderIp(q, 14), Arp.targetIp(r, 14));
         for (int i = ARP_FRAME; i < request.length; i++) {
@@ -201,7 +217,7 @@ class ArpResponderTest {
     }
 
     /** Slow reference from RFC 826 and the class contract. */
-    static int reference(byte[] d, boolean enabled) {
+    static int reference(byte[] d, boolean anyAddress) {
         if (d.length < 14 + 28) {
             return PacketError.ARP_MALFORMED;
         }
@@ -212,7 +228,9 @@ class ArpResponderTest {
             return PacketError.ARP_MALFORMED;
         }
         int target = (u16(d, 38) << 16) | u16(d, 40);
-        return enabled && op == 1 && target == GW_OVERLAY ? ArpResponder.REPLIED : ArpResponder.IGNORED;
+        int sender = (u16(d, 28) << 16) | u16(d, 30);
+        boolean answered = anyAddress ? sender != 0 && target != sender : target == GW_OVERLAY;
+        return op == 1 && answered ? ArpResponder.REPLIED : ArpResponder.IGNORED;
     }
 
     private static int u16(byte[] d, int i) {

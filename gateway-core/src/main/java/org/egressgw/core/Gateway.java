@@ -246,6 +246,8 @@ public final class Gateway implements AutoCloseable {
         }
         housekeeping.every(1000, "release drained egress IPs",
                 () -> egressIps.releaseDrained(NatStats.merge(natStatsPerShard())));
+        TunnelDropHints hints = new TunnelDropHints(List.of(shardRequest), config.tunnel(), out);
+        housekeeping.every(1000, "explain tunnel drops", hints::check);
 
         CompiledPolicies compiled = policies.snapshot().compiled();
         out.println("egress-gateway ready: node " + config.node().name() + ", tunnel " + listen.getAddress().getHostAddress()

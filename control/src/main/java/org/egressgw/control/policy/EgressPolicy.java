@@ -133,6 +133,11 @@ public record EgressPolicy(String name, List<Selector> selectors, List<Ipv4Cidr>
                         + "' skipped").getMessage());
                 continue;
             }
+            if (text.indexOf('/') < 0 && Ipv4Address.isValid(text)) {
+                // Cilium's CRD requires the prefix length (its pattern ends in /0../32): a policy means the same on both
+                throw c.error("not a CIDR: '" + YamlNode.abbreviate(text) + "' has no prefix length, which Cilium refuses"
+                        + " too (write '" + YamlNode.abbreviate(text) + "/32' for one address)");
+            }
             Ipv4Cidr cidr = masked(text);
             if (cidr != null) {
                 warnings.add(c.error("'" + text + "' has host bits set, used as " + cidr + " (as Cilium does)")

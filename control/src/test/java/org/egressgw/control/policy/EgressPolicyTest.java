@@ -200,7 +200,6 @@ public class EgressPolicyTest {
         "203.0.113.0/24     | 203.0.113.0/24    | ",
         "10.1.2.3/8         | 10.0.0.0/8        | '10.1.2.3/8' has host bits set, used as 10.0.0.0/8 (as Cilium does)",
         "192.0.2.77/32      | 192.0.2.77/32     | ",
-        "192.0.2.77         | 192.0.2.77/32     | ",
         "1.2.3.4/0          | 0.0.0.0/0         | '1.2.3.4/0' has host bits set, used as 0.0.0.0/0 (as Cilium does)",
     })
     void hostBitsAreMaskedWithAWarning(String written, String used, String warning) throws Exception {
@@ -212,6 +211,16 @@ public class EgressPolicyTest {
         EgressPolicy x = parse(edit("  egressGateway:", "  excludedCIDRs: [\"203.0.113.7/25\"]\n  egressGateway:"));
         assertEquals(List.of(Ipv4Cidr.parse("203.0.113.0/25")), x.excludedCidrs());
         assertEquals(1, warnings.size(), warnings.toString());
+    }
+
+    /** Cilium's CRD refuses a CIDR without its prefix length; so does this gateway, in both lists. */
+    @Test
+    void aCidrWithoutPrefixLengthIsRefusedAsCiliumDoes() {
+        assertEquals("policies/pay.yaml:11: spec.destinationCIDRs[0]: not a CIDR: '1.1.1.0' has no prefix length, which"
+                + " Cilium refuses too (write '1.1.1.0/32' for one address)",
+                fails(edit("\"203.0.113.0/24\"", "\"1.1.1.0\"")));
+        assertTrue(fails(edit("  egressGateway:", "  excludedCIDRs: [\"203.0.113.7\"]\n  egressGateway:"))
+                .contains("spec.excludedCIDRs[0]: not a CIDR: '203.0.113.7' has no prefix length"));
     }
 
     @org.junit.jupiter.params.ParameterizedTest

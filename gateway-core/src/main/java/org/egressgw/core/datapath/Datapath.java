@@ -95,7 +95,8 @@ public final class Datapath {
         this.acct = new PacketAccounting(request, reply);
         this.decap = new VxlanDecapsulator(settings.vni(), settings.gatewayMac());
         this.encap = new VxlanEncapsulator(settings.localIp(), settings.tunnelDstPort(), settings.vni(), settings.gatewayMac());
-        this.arp = new ArpResponder(settings.overlayIp(), settings.gatewayMac(), settings.hasOverlayIp());
+        this.arp = settings.hasOverlayIp() ? ArpResponder.forAddress(settings.overlayIp(), settings.gatewayMac())
+                : ArpResponder.forAnyAddress(settings.gatewayMac());
         this.peers = new Ipv4CidrSet(settings.allowedPeers());
         this.hopErrors = new HopErrors(settings, encap, egress, tunnel, request, reply);
         this.fragmenter = new ReplyFragmenter(encap, tunnel, settings.innerMtu(), reply);
