@@ -189,7 +189,7 @@ public final class Datapath {
                 return;
             }
         } else {
-            bindings.onRequest(e, p, peerIp, Ethernet.srcMac(b, eth), now);
+            bindings.onRequest(e, p, peerIp, b, eth, now);
         }
         table.touch(e, now);
         table.count(e, false, p.total);

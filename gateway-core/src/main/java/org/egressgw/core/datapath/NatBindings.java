@@ -1,13 +1,16 @@
 package org.egressgw.core.datapath;
 
+import org.agrona.DirectBuffer;
 import org.egressgw.conntrack.ConnState;
 import org.egressgw.conntrack.ConnTable;
 import org.egressgw.conntrack.ExpiryListener;
 import org.egressgw.conntrack.FlowKey;
+import org.egressgw.conntrack.TcpTracker;
 import org.egressgw.conntrack.TimeoutPolicy;
 import org.egressgw.conntrack.UnrepliedEviction;
 import org.egressgw.control.policy.PolicyTable;
 import org.egressgw.nat.PortAllocator;
+import org.egressgw.packet.Ethernet;
 import org.egressgw.packet.Ipv4;
 import org.egressgw.packet.Tcp;
 
@@ -77,17 +80,18 @@ final class NatBindings {
 
     /**
      * A request of the existing connection {@code e}: its TCP state follows the packet, and if the pod moved to
-     * another node with the same IP, replies follow it there; the group hears of either change.
+     * another node with the same IP, replies follow it there (to the source MAC of the frame at {@code eth}, read only
+     * then); the group hears of either change.
      */
-    void onRequest(int e, ParsedPacket p, int peerIp, long peerMac, long nowMillis) {
+    void onRequest(int e, ParsedPacket p, int peerIp, DirectBuffer b, int eth, long nowMillis) {
         int before = table.state(e);
         if (p.proto == Ipv4.PROTO_TCP) {
-            table.state(e, org.egressgw.conntrack.TcpTracker.next(before, p.tcpFlags, false));
+            table.state(e, TcpTracker.next(before, p.tcpFlags, false));
         }
         boolean moved = table.vtep(e) != peerIp;
         if (moved) {
             table.vtep(e, peerIp);
-            table.peerMac(e, peerMac);
+            table.peerMac(e, Ethernet.srcMac(b, eth));
         }
         if (moved || table.state(e) != before) {
             changed(e, nowMillis);
