@@ -175,15 +175,14 @@ public final class Gateway implements AutoCloseable {
         for (int k = 0; k < shardCount; k++) {
             shards.add(new Shard(k, config, plan, queues.get(k), offload ? taps.get(k) : null, observer, resources));
         }
+        List<ConnTable> tables = shards.stream().map(s -> s.table).toList();
         if (config.ha().isPresent()) {
             // before the first policies are applied: a member announces the egress IPs only while it is active
             List<ConnectionSync> lanes = new ArrayList<>();
-            List<ConnTable> tables = new ArrayList<>();
             for (Shard s : shards) {
                 ConnectionSync lane = new ConnectionSync();
                 s.sync(lane);
                 lanes.add(lane);
-                tables.add(s.table);
             }
             ha = new HaController(config, plumbing, reconciler, tables, lanes, plan.portSpan(), this::datapathRunning, out);
             resources.add(ha);
@@ -222,13 +221,11 @@ public final class Gateway implements AutoCloseable {
         Counters[] reply = new Counters[2 * n];
         Counters[] shardRequest = new Counters[n];
         Counters[] shardReply = new Counters[n];
-        List<ConnTable> tables = new ArrayList<>();
         for (Shard s : shards) {
             request[2 * s.index] = shardRequest[s.index] = s.request;
             request[2 * s.index + 1] = s.tunnelRx;
             reply[2 * s.index] = shardReply[s.index] = s.reply;
             reply[2 * s.index + 1] = s.egressRx;
-            tables.add(s.table);
         }
         GatewayMetrics metrics = new GatewayMetrics(request, reply, tables, shardRequest, shardReply,
                 this::natStatsPerShard, () -> servedCount());
@@ -246,7 +243,7 @@ public final class Gateway implements AutoCloseable {
         }
         housekeeping.every(1000, "release drained egress IPs",
                 () -> egressIps.releaseDrained(NatStats.merge(natStatsPerShard())));
-        TunnelDropHints hints = new TunnelDropHints(List.of(shardRequest), config.tunnel(), out);
+        TunnelDropHints hints = new TunnelDropHints(shardRequest, config.tunnel(), out);
         housekeeping.every(1000, "explain tunnel drops", hints::check);
 
         CompiledPolicies compiled = policies.snapshot().compiled();
@@ -422,7 +419,7 @@ public final class Gateway implements AutoCloseable {
         if (policies == null || policies.snapshot() == null) {
             problems.add("policies not compiled yet");
         }
-        if (ha != null && !ha.active() && !ha.sync().readyToLead(ha.agent().masterAddress())) {
+        if (ha != null && !ha.holdsActiveTable()) {
             problems.add("standby without the active member's table yet (resync under way)");
         }
         return problems;

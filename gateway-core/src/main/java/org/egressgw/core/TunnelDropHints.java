@@ -1,8 +1,6 @@
 package org.egressgw.core;
 
 import java.io.PrintStream;
-import java.util.List;
-import java.util.function.ToLongFunction;
 import org.egressgw.control.config.TunnelConfig;
 import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.DropReason;
@@ -16,13 +14,14 @@ import org.egressgw.packet.MacAddress;
  * Run from housekeeping (any thread; the counters are read racily, which is fine for "more than zero").
  */
 final class TunnelDropHints {
-    private final List<Counters> request;
+    private final Counters[] request;
     private final TunnelConfig tunnel;
     private final PrintStream out;
     private boolean saidMac;
     private boolean saidVni;
 
-    TunnelDropHints(List<Counters> request, TunnelConfig tunnel, PrintStream out) {
+    /** @param request each shard's request-direction counters */
+    TunnelDropHints(Counters[] request, TunnelConfig tunnel, PrintStream out) {
         this.request = request;
         this.tunnel = tunnel;
         this.out = out;
@@ -30,7 +29,7 @@ final class TunnelDropHints {
 
     /** Says what a first drop of each kind means (once per kind for the life of the process). */
     void check() {
-        if (!saidMac && sum(c -> c.drops(DropReason.NOT_OUR_MAC)) > 0) {
+        if (!saidMac && Counters.sum(request, Counters.DROPS + DropReason.NOT_OUR_MAC) > 0) {
             saidMac = true;
             out.println("tunnel: ! inner frames addressed to a MAC other than this gateway's " + MacAddress.toString(tunnel.mac())
                     + " are dropped (counted as not_our_mac): a node must address the gateway with that MAC — let the node"
@@ -40,19 +39,11 @@ final class TunnelDropHints {
                     + "), or set tunnel.mac to the MAC the nodes' neighbour entries use. Said once.");
             out.flush();
         }
-        if (!saidVni && sum(c -> c.drops(DropReason.WRONG_VNI)) > 0) {
+        if (!saidVni && Counters.sum(request, Counters.DROPS + DropReason.WRONG_VNI) > 0) {
             saidVni = true;
             out.println("tunnel: ! VXLAN frames with a VNI other than tunnel.vni " + tunnel.vni()
                     + " are dropped (counted as wrong_vni): the nodes' VXLAN devices must use id " + tunnel.vni() + ". Said once.");
             out.flush();
         }
-    }
-
-    private long sum(ToLongFunction<Counters> f) {
-        long n = 0;
-        for (Counters c : request) {
-            n += f.applyAsLong(c);
-        }
-        return n;
     }
 }

@@ -98,9 +98,13 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
+    /** Answers with plain text (the caller closes the exchange). */
     private static void send(HttpExchange ex, int status, String text) throws IOException {
-        byte[] body = text.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+        write(ex, status, "text/plain; charset=utf-8", text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void write(HttpExchange ex, int status, String type, byte[] body) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", type);
         ex.sendResponseHeaders(status, body.length);
         try (OutputStream os = ex.getResponseBody()) {
             os.write(body);
@@ -134,11 +138,7 @@ public final class AdminServer implements AutoCloseable {
                 ex.sendResponseHeaders(405, -1);
                 return;
             }
-            ex.getResponseHeaders().set("Content-Type", type);
-            ex.sendResponseHeaders(status, body.length);
-            try (OutputStream os = ex.getResponseBody()) {
-                os.write(body);
-            }
+            write(ex, status, type, body);
         }
     }
 

@@ -111,16 +111,16 @@ public final class ConntrackReport {
             sb.append(" (").append(tables.size()).append(" shards of ").append(tables.get(0).capacity()).append(')');
         }
         sb.append('\n');
-        sb.append("created ").append(sum(request, Counters.CONN_CREATED))
-                .append(" expired ").append(sum(request, Counters.CONN_EXPIRED))
-                .append(" evicted ").append(sum(request, Counters.CONN_EVICTED)).append('\n');
+        sb.append("created ").append(Counters.sum(request, Counters.CONN_CREATED))
+                .append(" expired ").append(Counters.sum(request, Counters.CONN_EXPIRED))
+                .append(" evicted ").append(Counters.sum(request, Counters.CONN_EVICTED)).append('\n');
         sb.append("by state:\n");
         byState.forEach((k, v) -> sb.append("  ").append(k).append(' ').append(v).append('\n'));
         sb.append("drops (request / reply):\n");
         List<String> drops = new ArrayList<>();
         for (int r = 0; r < DropReason.COUNT; r++) {
-            long a = sum(request, Counters.DROPS + r);
-            long b = sum(reply, Counters.DROPS + r);
+            long a = Counters.sum(request, Counters.DROPS + r);
+            long b = Counters.sum(reply, Counters.DROPS + r);
             if (a != 0 || b != 0) {
                 drops.add("  " + DropReason.name(r) + " " + a + " / " + b);
             }
@@ -130,14 +130,6 @@ public final class ConntrackReport {
         }
         drops.forEach(d -> sb.append(d).append('\n'));
         return sb.toString();
-    }
-
-    private static long sum(Counters[] counters, int index) {
-        long total = 0;
-        for (Counters c : counters) {
-            total += c.get(index);
-        }
-        return total;
     }
 
     private static String endpoint(int ip, int port) {

@@ -41,8 +41,8 @@ public final class GatewayMetrics {
                 .labelNames("direction", "reason")
                 .callback(cb -> {
                     for (int r = 0; r < DropReason.COUNT; r++) {
-                        cb.call(sum(request, Counters.DROPS + r), "request", DropReason.name(r));
-                        cb.call(sum(reply, Counters.DROPS + r), "reply", DropReason.name(r));
+                        cb.call(Counters.sum(request, Counters.DROPS + r), "request", DropReason.name(r));
+                        cb.call(Counters.sum(reply, Counters.DROPS + r), "reply", DropReason.name(r));
                     }
                 }).register(registry);
         CounterWithCallback.builder().name("egw_shard_rx_packets")
@@ -165,21 +165,13 @@ public final class GatewayMetrics {
     private void counter(String name, String help, int index, Counters[] request, Counters[] reply) {
         CounterWithCallback.builder().name(name).help(help).labelNames("direction")
                 .callback(cb -> {
-                    cb.call(sum(request, index), "request");
-                    cb.call(sum(reply, index), "reply");
+                    cb.call(Counters.sum(request, index), "request");
+                    cb.call(Counters.sum(reply, index), "reply");
                 }).register(registry);
     }
 
     private void single(String name, String help, int index, Counters[] counters) {
-        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(sum(counters, index))).register(registry);
-    }
-
-    private static long sum(Counters[] counters, int index) {
-        long total = 0;
-        for (Counters c : counters) {
-            total += c.get(index);
-        }
-        return total;
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(Counters.sum(counters, index))).register(registry);
     }
 
     public PrometheusRegistry registry() {

@@ -12,7 +12,7 @@ import org.egressgw.conntrack.ConnTable;
  * <ul>
  *   <li><b>out</b>: the datapath records what changed in its connection table — a connection created, its TCP/UDP
  *       state or node changed ({@link SyncRecord#UPSERT}), a connection removed ({@link SyncRecord#REMOVE}, only
- *       while this member {@link #originatesRemovals() is active}: a standby's own expiry must never delete a live
+ *       while this member {@link #originatesRemovals(boolean) is active}: a standby's own expiry must never delete a live
  *       connection on the active member) — into a preallocated single-producer ring; the sync thread reads it. The
  *       datapath never waits: when the ring is full the record is counted as lost ({@link #lost()}) and the sync
  *       thread's periodic refresh sends the connection anyway;
@@ -40,21 +40,18 @@ public final class ConnectionSync {
 
     /** Datapath: entry {@code e} was created or changed in a way a peer must know. */
     void upserted(ConnTable t, int e, long nowMillis) {
-        int i = out.tryClaim(SyncRecord.UPSERT, SyncRecord.LENGTH);
-        if (i < 0) {
-            lost++;
-            return;
-        }
-        SyncRecord.writeLocal(t, e, nowMillis, out.buffer(), i);
-        out.commit(i);
+        record(SyncRecord.UPSERT, t, e, nowMillis);
     }
 
     /** Datapath: entry {@code e} is about to be removed (expired, evicted). */
     void removed(ConnTable t, int e, long nowMillis) {
-        if (!originatesRemovals) {
-            return;
+        if (originatesRemovals) {
+            record(SyncRecord.REMOVE, t, e, nowMillis);
         }
-        int i = out.tryClaim(SyncRecord.REMOVE, SyncRecord.LENGTH);
+    }
+
+    private void record(int type, ConnTable t, int e, long nowMillis) {
+        int i = out.tryClaim(type, SyncRecord.LENGTH);
         if (i < 0) {
             lost++;
             return;
@@ -66,10 +63,6 @@ public final class ConnectionSync {
     /** Whether this member's own removals go to its peers (true while it is the active member). */
     public void originatesRemovals(boolean on) {
         originatesRemovals = on;
-    }
-
-    public boolean originatesRemovals() {
-        return originatesRemovals;
     }
 
     /** Records the datapath could not queue (ring full); a stale read from another thread is fine. */

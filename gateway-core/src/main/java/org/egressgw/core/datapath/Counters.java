@@ -62,6 +62,15 @@ public final class Counters {
         return (long) LONGS.getOpaque(values, index);
     }
 
+    /** Counter {@code index} summed over {@code counters} (each shard's, say), as a reader sees them now. */
+    public static long sum(Counters[] counters, int index) {
+        long total = 0;
+        for (Counters c : counters) {
+            total += c.get(index);
+        }
+        return total;
+    }
+
     public long drops(int reason) {
         return get(DROPS + reason);
     }

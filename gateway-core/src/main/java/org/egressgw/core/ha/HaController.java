@@ -89,6 +89,8 @@ public final class HaController implements AutoCloseable {
     private volatile boolean active;
     private volatile boolean holding;
     private volatile boolean eligible = true;
+    /** The priority the last check told the agent to advertise. */
+    private volatile int advertisedPriority = UNSYNCED_PRIORITY;
     private ScheduledFuture<?> pendingRelease;
     private long startedAt;
     private long authFailuresSeen;
@@ -175,11 +177,12 @@ public final class HaController implements AutoCloseable {
                 authFailuresSeen = failures;
                 lastAuthFailureAt = now;
             }
-            boolean ok = host.linkRunning(underlayInterface) && host.egressLinkUp() && datapathRunning.getAsBoolean()
-                    && (active || now - lastAuthFailureAt > AUTH_QUIET_INTERVALS * ha.advertMillis());
+            List<String> problems = problems(now);
+            boolean ok = problems.isEmpty();
             if (ok != eligible) {
                 eligible = ok;
-                out.println("ha: " + (ok ? "eligible again" : "not eligible (" + why() + "): this member will not be active"));
+                out.println("ha: " + (ok ? "eligible again"
+                        : "not eligible (" + String.join(", ", problems) + "): this member will not be active"));
                 out.flush();
             }
             agent.eligible(ok);
@@ -188,14 +191,16 @@ public final class HaController implements AutoCloseable {
             int master = agent.masterAddress();
             boolean heard = master != 0 || now - startedAt > STARTUP_LISTEN_INTERVALS * ha.advertMillis();
             boolean ready = active || (heard && sync.readyToLead(master));
-            agent.effectivePriority(ready ? ha.priority() : UNSYNCED_PRIORITY);
+            advertisedPriority = ready ? ha.priority() : UNSYNCED_PRIORITY;
+            agent.effectivePriority(advertisedPriority);
             role = active ? Role.ACTIVE : ok ? Role.STANDBY : Role.FAULT;
         } catch (RuntimeException e) {
             out.println("ha: ! " + e);
         }
     }
 
-    private String why() {
+    /** Why this member may not be active now (empty: it is eligible). */
+    private List<String> problems(long now) {
         List<String> why = new ArrayList<>();
         if (!host.linkRunning(underlayInterface)) {
             why.add("underlay " + underlayInterface + " down");
@@ -206,10 +211,10 @@ public final class HaController implements AutoCloseable {
         if (!datapathRunning.getAsBoolean()) {
             why.add("datapath stopped");
         }
-        if (!active && System.currentTimeMillis() - lastAuthFailureAt <= AUTH_QUIET_INTERVALS * ha.advertMillis()) {
+        if (!active && now - lastAuthFailureAt <= AUTH_QUIET_INTERVALS * ha.advertMillis()) {
             why.add("a peer's advertisements fail authentication: is ha.secretFile the same on every member?");
         }
-        return String.join(", ", why);
+        return why;
     }
 
     private synchronized void onActive() {
@@ -302,6 +307,11 @@ public final class HaController implements AutoCloseable {
         return active;
     }
 
+    /** True while this member holds the group's table: it is active, or it has the active member's whole table. */
+    public boolean holdsActiveTable() {
+        return active || sync.readyToLead(agent.masterAddress());
+    }
+
     public long transitions() {
         return transitions.get();
     }
@@ -324,8 +334,7 @@ public final class HaController implements AutoCloseable {
         s.put("member", Ipv4Address.toString(memberIp));
         s.put("role", role.name().toLowerCase(java.util.Locale.ROOT));
         s.put("priority", ha.priority());
-        s.put("advertisedPriority", agent.state() == VrrpRouter.State.MASTER || sync.readyToLead(agent.masterAddress())
-                ? ha.priority() : UNSYNCED_PRIORITY);
+        s.put("advertisedPriority", advertisedPriority);
         s.put("eligible", eligible);
         s.put("virtualIP", Ipv4Address.toString(ha.virtualIp()));
         s.put("holdsVirtualIP", holding);

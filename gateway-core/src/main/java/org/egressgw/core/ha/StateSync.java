@@ -39,6 +39,7 @@ public final class StateSync implements AutoCloseable {
     private static final long IDLE_SLEEP_MILLIS = 1;
     /** The publisher's pause once nothing changed for a while. */
     private static final long QUIET_SLEEP_MILLIS = 4;
+    private static final byte[] NO_PAYLOAD = new byte[0];
     /** The longest a change waits in a partial frame while changes keep coming. */
     static final long LINGER_MILLIS = 2;
 
@@ -61,6 +62,8 @@ public final class StateSync implements AutoCloseable {
     private final org.agrona.concurrent.MessageHandler changeHandler = this::onChange;
     /** Publisher passes in a row that found nothing to send. */
     private int idlePasses;
+    /** One connection read from a table (the publisher's; bulk and refresh). */
+    private final UnsafeBuffer scratch = new UnsafeBuffer(new byte[SyncRecord.LENGTH]);
     /** When the first record of the current partial frame was added ({@link #clock}). */
     private long batchSince;
 
@@ -190,38 +193,32 @@ public final class StateSync implements AutoCloseable {
      */
     private void bulk(SyncLink link) {
         flush(null);
-        link.offer(SyncProtocol.BULK_BEGIN, new byte[0], 0, 0);
-        if (!active.getAsBoolean()) {
-            link.offer(SyncProtocol.BULK_END, new byte[0], 0, 0);
-            link.bulkSent();
-            return;
+        link.offer(SyncProtocol.BULK_BEGIN, NO_PAYLOAD, 0, 0);
+        if (active.getAsBoolean()) {
+            sendTable(clock.getAsLong(), link, 0);
+            flush(link);
         }
-        long now = clock.getAsLong();
-        UnsafeBuffer record = new UnsafeBuffer(new byte[SyncRecord.LENGTH]);
-        for (int k = 0; k < tables.size(); k++) {
-            int shard = k;
-            tables.get(k).forEach((t, e) -> {
-                if (snapshot(t, e, now, record)) {
-                    sentSeen[shard][e] = t.lastSeen(e);
-                    add(SyncRecord.UPSERT, record, 0, link);
-                }
-            });
-        }
-        flush(link);
-        link.offer(SyncProtocol.BULK_END, new byte[0], 0, 0);
+        link.offer(SyncProtocol.BULK_END, NO_PAYLOAD, 0, 0);
         link.bulkSent();
     }
 
     /** Connections that saw traffic since they were last sent, sent again (active member only). */
     private void refresh(long now) {
-        UnsafeBuffer record = new UnsafeBuffer(new byte[SyncRecord.LENGTH]);
+        sendTable(now, null, REFRESH_GRAIN_MILLIS);
+    }
+
+    /**
+     * Sends every connection that saw traffic at least {@code grain} ms after it was last sent (0: every connection)
+     * to {@code to} (null: every live link), and notes it as sent.
+     */
+    private void sendTable(long now, SyncLink to, long grain) {
         for (int k = 0; k < tables.size(); k++) {
             long[] seen = sentSeen[k];
             tables.get(k).forEach((t, e) -> {
                 long last = t.lastSeen(e);
-                if (last - seen[e] >= REFRESH_GRAIN_MILLIS && snapshot(t, e, now, record)) {
+                if ((grain == 0 || last - seen[e] >= grain) && snapshot(t, e, now, scratch)) {
                     seen[e] = last;
-                    add(SyncRecord.UPSERT, record, 0, null);
+                    add(SyncRecord.UPSERT, scratch, 0, to);
                 }
             });
         }

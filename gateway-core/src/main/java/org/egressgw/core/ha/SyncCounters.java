@@ -10,6 +10,4 @@ final class SyncCounters {
     final AtomicLong recordsReceived = new AtomicLong();
     /** Records sent to peers (all links). */
     final AtomicLong recordsSent = new AtomicLong();
-    /** Bulk transfers received complete. */
-    final AtomicLong bulksReceived = new AtomicLong();
 }

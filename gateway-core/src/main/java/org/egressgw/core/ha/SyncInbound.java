@@ -110,16 +110,10 @@ final class SyncInbound implements AutoCloseable {
             while (running) {
                 SyncFrames.Frame f = session.in().read(in);
                 switch (f.type()) {
-                    case SyncProtocol.RECORDS -> {
-                        applied += deliver(f.payload(), view);
-                        byte[] ack = ByteBuffer.allocate(8).putLong(applied).array();
-                        out.write(session.out().encode(SyncProtocol.ACK, ack, ack.length));
-                        out.flush();
-                    }
+                    case SyncProtocol.RECORDS -> applied += deliver(f.payload(), view);
                     case SyncProtocol.BULK_BEGIN -> bulk.put(from, false);
                     case SyncProtocol.BULK_END -> {
                         bulk.put(from, true);
-                        counters.bulksReceived.incrementAndGet();
                         log.println("ha: sync from " + peer + ": whole table received (" + applied + " connections)");
                         log.flush();
                     }
@@ -127,11 +121,10 @@ final class SyncInbound implements AutoCloseable {
                         // PING: answered below, so the sender hears this side even when nothing changes
                     }
                 }
-                if (f.type() != SyncProtocol.RECORDS) {
-                    byte[] ack = ByteBuffer.allocate(8).putLong(applied).array();
-                    out.write(session.out().encode(SyncProtocol.ACK, ack, ack.length));
-                    out.flush();
-                }
+                // every frame is answered with what was applied so far (the sender's lag, and its sign of life)
+                byte[] ack = ByteBuffer.allocate(8).putLong(applied).array();
+                out.write(session.out().encode(SyncProtocol.ACK, ack, ack.length));
+                out.flush();
             }
         } catch (SyncFrames.SyncAuthException e) {
             counters.authFailures.incrementAndGet();

@@ -68,8 +68,8 @@ final class SyncProtocol {
         }
     }
 
-    /** What a handshake established: the two directions' framing and the peer's parameters. */
-    record Session(SyncFrames out, SyncFrames in, Params peer) {
+    /** What a handshake established: the two directions' framing, keyed for this session. */
+    record Session(SyncFrames out, SyncFrames in) {
     }
 
     /** A member whose parameters differ from ours. */
@@ -102,7 +102,7 @@ final class SyncProtocol {
             throw new SyncFrames.SyncAuthException("the peer's HELLO answers another handshake (replayed)");
         }
         check(mine, peer);
-        return session(key, clientNonce, serverNonce, o, i, peer);
+        return session(key, clientNonce, serverNonce, o, i);
     }
 
     static Session serverHandshake(byte[] key, Params mine, DataInputStream in, OutputStream out) throws IOException {
@@ -123,7 +123,7 @@ final class SyncProtocol {
         out.write(o.encode(HELLO, hello, hello.length));
         out.flush();
         check(mine, peer);
-        return session(key, clientNonce, serverNonce, o, i, peer);
+        return session(key, clientNonce, serverNonce, o, i);
     }
 
     private static void check(Params mine, Params peer) throws IncompatiblePeer {
@@ -134,8 +134,7 @@ final class SyncProtocol {
         }
     }
 
-    private static Session session(byte[] key, byte[] clientNonce, byte[] serverNonce, SyncFrames out, SyncFrames in,
-            Params peer) {
+    private static Session session(byte[] key, byte[] clientNonce, byte[] serverNonce, SyncFrames out, SyncFrames in) {
         Mac m = SyncFrames.hmac(key);
         m.update("egw-sync-session".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         m.update(clientNonce);
@@ -143,7 +142,7 @@ final class SyncProtocol {
         byte[] sessionKey = m.doFinal();
         out.rekey(sessionKey);
         in.rekey(sessionKey);
-        return new Session(out, in, peer);
+        return new Session(out, in);
     }
 
     private static byte[] hello(Params p, byte[] nonce, byte[] echo) {

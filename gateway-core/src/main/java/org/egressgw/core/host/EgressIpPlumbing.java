@@ -171,7 +171,7 @@ final class EgressIpPlumbing {
                 () -> rt.deleteRoute(Marks.MAIN_TABLE, ip, 32, 0, Marks.PROTOCOL));
         cmd.remove(List.of("tc", "filter", "del", "dev", egressInterface, "ingress", "pref", Integer.toString(s.pref)));
         if (untracked.getAsBoolean()) {
-            cmd.remove(List.of("nft", "delete", "element", "ip", Marks.NFT_TABLE, "egress_ips", "{ " + Marks.ip(ip) + " }"));
+            cmd.remove(nftElement("delete", ip));
         }
     }
 
@@ -194,8 +194,13 @@ final class EgressIpPlumbing {
 
     // ---------------------------------------------------------------- the pieces
 
-    private void addNftElement(int ip) throws IOException {
-        cmd.add(List.of("nft", "add", "element", "ip", Marks.NFT_TABLE, "egress_ips", "{ " + Marks.ip(ip) + " }"));
+    /** Puts {@code ip} into the nftables set of untracked addresses. */
+    void addNftElement(int ip) throws IOException {
+        cmd.add(nftElement("add", ip));
+    }
+
+    private static List<String> nftElement(String verb, int ip) {
+        return List.of("nft", verb, "element", "ip", Marks.NFT_TABLE, "egress_ips", "{ " + Marks.ip(ip) + " }");
     }
 
     /** The egress interface's ingress qdisc, created (and recorded as the gateway's) if missing; true if created. */
@@ -263,14 +268,18 @@ final class EgressIpPlumbing {
 
     /** Gratuitous ARP for {@code ip} on the egress interface (best effort: a link that is down cannot send). */
     void announce(int ip) {
-        if (!announcing) {
-            return;
+        if (announcing) {
+            gratuitousArp(egressInterface, ip, log);
         }
-        try (GratuitousArp garp = GratuitousArp.open(egressInterface)) {
+    }
+
+    /** Gratuitous ARP for {@code ip} on {@code device}, said in {@code log} (best effort: failures are said, not thrown). */
+    static void gratuitousArp(String device, int ip, PrintStream log) {
+        try (GratuitousArp garp = GratuitousArp.open(device)) {
             garp.announce(ip, 2, 20, true);
-            log.println("plumbing: gratuitous ARP for " + Marks.ip(ip) + " on " + egressInterface);
+            log.println("plumbing: gratuitous ARP for " + Marks.ip(ip) + " on " + device);
         } catch (IOException | RuntimeException e) {
-            log.println("plumbing: ! gratuitous ARP for " + Marks.ip(ip) + " on " + egressInterface + ": " + e.getMessage());
+            log.println("plumbing: ! gratuitous ARP for " + Marks.ip(ip) + " on " + device + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -24,13 +24,11 @@ public final class GatewayLock implements AutoCloseable {
 
     private final FileChannel channel;
     private final FileLock lock;
-    private final Path file;
     private final Path stateFile;
 
-    private GatewayLock(FileChannel channel, FileLock lock, Path file, Path stateFile) {
+    private GatewayLock(FileChannel channel, FileLock lock, Path stateFile) {
         this.channel = channel;
         this.lock = lock;
-        this.file = file;
         this.stateFile = stateFile;
     }
 
@@ -69,7 +67,7 @@ public final class GatewayLock implements AutoCloseable {
         ch.truncate(0);
         ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
         ch.force(false);
-        return new GatewayLock(ch, lock, file, dir.resolve("netns-" + netns + ".state"));
+        return new GatewayLock(ch, lock, dir.resolve("netns-" + netns + ".state"));
     }
 
     /** The inode of this process's network namespace, e.g. 4026531840 for {@code net:[4026531840]}. */
@@ -81,10 +79,6 @@ public final class GatewayLock implements AutoCloseable {
             throw new IOException("cannot read this process's network namespace from /proc/self/ns/net: " + link);
         }
         return link.substring(open + 1, close);
-    }
-
-    public Path file() {
-        return file;
     }
 
     /** Where this namespace's gateway keeps what it must find again after a crash ({@link PlumbingState}). */

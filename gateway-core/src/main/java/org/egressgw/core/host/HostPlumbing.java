@@ -248,7 +248,7 @@ public final class HostPlumbing implements AutoCloseable {
         log.println("plumbing: + ip addr add " + Ipv4Address.toString(address) + "/32 dev " + device + " proto "
                 + Marks.PROTOCOL + " (the group's virtual IP)");
         rt.addAddress(rt.ifindex(device), address, 32, org.egressgw.tunio.netlink.RtMsg.RT_SCOPE_UNIVERSE, Marks.PROTOCOL);
-        announceOn(device, address);
+        EgressIpPlumbing.gratuitousArp(device, address, log);
     }
 
     /** Gives the floating tunnel address back (a no-op if this member does not hold it). */
@@ -272,19 +272,6 @@ public final class HostPlumbing implements AutoCloseable {
 
     String virtualIpDevice() {
         return virtualIpDevice;
-    }
-
-    /** Gratuitous ARP for {@code address} on {@code device} (best effort). */
-    void announceOn(String device, int address) {
-        try (org.egressgw.tunio.netlink.GratuitousArp garp = org.egressgw.tunio.netlink.GratuitousArp.open(device)) {
-            garp.announce(address, 2, 20, true);
-            log.println("plumbing: gratuitous ARP for " + Ipv4Address.toString(address) + " on " + device);
-        } catch (IOException | RuntimeException e) {
-            log.println("plumbing: ! gratuitous ARP for " + Ipv4Address.toString(address) + " on " + device + ": "
-                    + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /** Undoes the steering of {@code egressIp} (when its last connection is gone after a policy change). */
@@ -342,7 +329,7 @@ public final class HostPlumbing implements AutoCloseable {
     void restoreNftTable() throws IOException {
         addNftTable(tun);
         for (int ip : ips.steered()) {
-            cmd.add(List.of("nft", "add", "element", "ip", Marks.NFT_TABLE, "egress_ips", "{ " + Marks.ip(ip) + " }"));
+            ips.addNftElement(ip);
         }
     }
 

@@ -109,6 +109,12 @@ class StateSyncTest {
             sync.start();
         }
 
+        /** What the HA controller does when this member becomes active. */
+        void makeActive() {
+            active.set(true);
+            lanes.originatesRemovals(true);
+        }
+
         /** A pod's TCP segment from the node, through this member's datapath (as its worker would, with a flush). */
         void request(int podPort, int flags) {
             int ip = PacketEvent.REQUEST_OFFSET + Vxlan.HEADER_LENGTH + Ethernet.HEADER_LENGTH;
@@ -179,8 +185,7 @@ class StateSyncTest {
     void connectionsReachThePeerThroughBulkAndStreamAndTranslateThereTheSameWay() throws Exception {
         Member a = new Member(A, B, KEY);
         Member b = new Member(B, A, KEY);
-        a.active.set(true);
-        a.lanes.originatesRemovals(true);
+        a.makeActive();
         a.start();
         // before the peer is there: these reach it in the bulk
         for (int port = 40000; port < 40100; port++) {
@@ -219,8 +224,7 @@ class StateSyncTest {
     void aStreamedConnectionIsNotSentAgainUntilItSeesTrafficPastTheRefreshGrain() throws Exception {
         Member a = new Member(A, B, KEY);
         Member b = new Member(B, A, KEY);
-        a.active.set(true);
-        a.lanes.originatesRemovals(true);
+        a.makeActive();
         a.start();
         b.start();
         assertTrue(eventually(() -> a.sync.peerInSync(), b), "b joined");
@@ -245,8 +249,7 @@ class StateSyncTest {
     void aStandbysOwnExpiryIsNotSentAndAnotherKeyIsRefused() throws Exception {
         Member a = new Member(A, B, KEY);
         Member b = new Member(B, A, KEY);
-        a.active.set(true);
-        a.lanes.originatesRemovals(true);
+        a.makeActive();
         a.start();
         b.start();
         a.request(40000, Tcp.SYN);
