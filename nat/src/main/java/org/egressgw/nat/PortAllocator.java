@@ -236,16 +236,11 @@ public final class PortAllocator {
             if ((words[i >>> 6] & (1L << i)) != 0) {
                 return false;
             }
-            words[i >>> 6] |= 1L << i;
-            recordCount[r]++;
-            inUseByEgress[egressIndexOfKey(recordKey[r])]++;
+            markHeavy(r, words, i);
             return true;
         }
-        int base = r * LIGHT_LIMIT;
-        for (int k = recordCount[r] - 1; k >= 0; k--) {
-            if (recordPorts[base + k] == port) {
-                return false;
-            }
+        if (holdsLight(r, port)) {
+            return false;
         }
         takeLight(r, port);
         return true;
@@ -374,13 +369,18 @@ public final class PortAllocator {
             return true;
         }
         // allocated but its entry not (yet) inserted: still ours
+        return !holdsLight(r, port);
+    }
+
+    /** Whether light record {@code r} lists {@code port}. */
+    private boolean holdsLight(int r, int port) {
         int base = r * LIGHT_LIMIT;
         for (int k = recordCount[r] - 1; k >= 0; k--) {
             if (recordPorts[base + k] == port) {
-                return false;
+                return true;
             }
         }
-        return true;
+        return false;
     }
 
     private void takeLight(int r, int port) {
@@ -436,15 +436,20 @@ public final class PortAllocator {
 
     /** Marks bit {@code i} used; true if the table agrees it was free, false after a repair. */
     private boolean claimHeavy(ConnTable table, int r, long[] words, long hi, int protocol, int remotePort, int i) {
-        words[i >>> 6] |= 1L << i;
-        recordCount[r]++;
-        inUseByEgress[egressIndexOfKey(recordKey[r])]++;
+        markHeavy(r, words, i);
         if (table.lookup(hi, FlowKey.lo(protocol, remotePort, low + i, true)) == ConnTable.NOT_FOUND) {
             return true;
         }
         // held by a connection we never saw: keep it marked; its release will clear it
         repairs++;
         return false;
+    }
+
+    /** Marks bit {@code i} of heavy record {@code r} used and counts it. */
+    private void markHeavy(int r, long[] words, int i) {
+        words[i >>> 6] |= 1L << i;
+        recordCount[r]++;
+        inUseByEgress[egressIndexOfKey(recordKey[r])]++;
     }
 
     private int acquireBitmap() {
