@@ -33,19 +33,29 @@ public final class GatewayFiles {
      * @return the path of {@code config.yaml}
      */
     public static Path write(Path dir) throws IOException {
+        return write(dir, configYaml());
+    }
+
+    /** The policy, the inventory and {@code config} as {@code config.yaml} under {@code dir}; returns the config's path. */
+    static Path write(Path dir, String config) throws IOException {
         Files.createDirectories(dir.resolve("policies"));
         Files.createDirectories(dir.resolve("inventory"));
         Files.writeString(dir.resolve(POLICY_FILE), paymentPolicyYaml(), StandardCharsets.UTF_8);
         Files.writeString(dir.resolve(INVENTORY_FILE), clusterInventoryYaml(), StandardCharsets.UTF_8);
-        Path config = dir.resolve(CONFIG_FILE);
-        Files.writeString(config, configYaml(), StandardCharsets.UTF_8);
-        return config;
+        Path configFile = dir.resolve(CONFIG_FILE);
+        Files.writeString(configFile, config, StandardCharsets.UTF_8);
+        return configFile;
     }
 
     /** The gateway's own settings; {@code cluster.paths} are relative to the config file's directory. */
     public static String configYaml() {
+        return configYaml(Topology.GW_UNDERLAY_IP);
+    }
+
+    /** {@link #configYaml()} with the tunnel listening on {@code listenIp}. */
+    static String configYaml(String listenIp) {
         return "node: {name: gw-1}\n"
-                + "tunnel: {listen: \"" + Topology.GW_UNDERLAY_IP + ":" + Topology.VXLAN_PORT + "\", vni: "
+                + "tunnel: {listen: \"" + listenIp + ":" + Topology.VXLAN_PORT + "\", vni: "
                 + Topology.VNI + ", allowedPeers: [\"198.51.100.0/24\"], overlayIP: " + Topology.GW_OVERLAY_IP
                 + ", mac: \"" + Topology.GW_MAC + "\"}\n"
                 + "egress: {interface: " + Topology.GW_EXT_IFACE + ", device: egw0}\n"

@@ -16,10 +16,10 @@ public final class HaGatewayFiles {
 
     /** The secret file, relative to the member's directory (and named so in {@code ha.secretFile}). */
     public static final String SECRET_FILE = "ha.key";
-    /** Lowest priority the group accepts (VRRP's range: 1..254 for backups, 255 for an address owner). */
+    /** Lowest priority the group accepts (VRRP's range for a router that does not own the address: 1..254). */
     public static final int MIN_PRIORITY = 1;
-    /** Highest priority. */
-    public static final int MAX_PRIORITY = 255;
+    /** Highest priority the gateway accepts ({@code ha.priority}; 255 is VRRP's address owner, which no member is). */
+    public static final int MAX_PRIORITY = 254;
 
     private HaGatewayFiles() {
     }
@@ -38,20 +38,13 @@ public final class HaGatewayFiles {
         if (secret == null || secret.isBlank()) {
             throw new IllegalArgumentException("HA secret must not be blank");
         }
-        Files.createDirectories(dir.resolve("policies"));
-        Files.createDirectories(dir.resolve("inventory"));
-        Files.writeString(dir.resolve(GatewayFiles.POLICY_FILE), GatewayFiles.paymentPolicyYaml(),
-                StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve(GatewayFiles.INVENTORY_FILE), GatewayFiles.clusterInventoryYaml(),
-                StandardCharsets.UTF_8);
+        Files.createDirectories(dir);
         Path key = dir.resolve(SECRET_FILE);
         // created 0600 (never wider, not even for a moment), then filled
         Files.deleteIfExists(key);
         Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(key, secret, StandardCharsets.UTF_8);
-        Path configFile = dir.resolve(GatewayFiles.CONFIG_FILE);
-        Files.writeString(configFile, config, StandardCharsets.UTF_8);
-        return configFile;
+        return GatewayFiles.write(dir, config);
     }
 
     /**
@@ -66,16 +59,8 @@ public final class HaGatewayFiles {
             throw new IllegalArgumentException("HA priority " + priority + " is not within "
                     + MIN_PRIORITY + ".." + MAX_PRIORITY);
         }
-        return String.join("\n",
-                "node: {name: gw-1}",
-                String.format("tunnel: {listen: \"%s:%d\", vni: %d, allowedPeers: [\"%s\"], overlayIP: %s, mac: \"%s\"}",
-                        HaTopology.VIRTUAL_IP, HaTopology.VXLAN_PORT, HaTopology.VNI, HaTopology.UNDERLAY_CIDR,
-                        HaTopology.GW_OVERLAY_IP, HaTopology.GW_MAC),
-                "egress: {interface: " + HaTopology.MEMBER_EXT_IFACE + ", device: egw0}",
-                "cluster: {paths: [policies, inventory]}",
-                "admin: {listen: \"" + HaTopology.ADMIN_LISTEN + "\"}",
-                String.format("ha: {peers: [\"%s\"], virtualIP: %s, priority: %d, secretFile: %s}",
-                        peer, HaTopology.VIRTUAL_IP, priority, SECRET_FILE),
-                "");
+        return GatewayFiles.configYaml(HaTopology.VIRTUAL_IP)
+                + String.format("ha: {peers: [\"%s\"], virtualIP: %s, priority: %d, secretFile: %s}\n",
+                        peer, HaTopology.VIRTUAL_IP, priority, SECRET_FILE);
     }
 }

@@ -79,14 +79,10 @@ public final class HaTopology extends NamespaceRun {
     public static final String SERVER_IP = Topology.SERVER_IP;
     /** A server outside the policy's destination CIDR. */
     public static final String OTHER_SERVER_IP = Topology.OTHER_SERVER_IP;
-    /** The node's overlay (vxlan0) address. */
-    public static final String NODE_OVERLAY_IP = Topology.NODE_OVERLAY_IP;
     /** The gateway group's overlay address (the same on both members). */
     public static final String GW_OVERLAY_IP = Topology.GW_OVERLAY_IP;
     /** The gateway group's overlay MAC (the same on both members, so the node's neighbour entry survives a failover). */
     public static final String GW_MAC = Topology.GW_MAC;
-    /** The node's vxlan0 MAC. */
-    public static final String NODE_MAC = Topology.NODE_MAC;
     /** The VXLAN network identifier. */
     public static final int VNI = Topology.VNI;
     /** The VXLAN UDP port. */
@@ -94,13 +90,9 @@ public final class HaTopology extends NamespaceRun {
     /** The policy's destination CIDR. */
     public static final String DESTINATION_CIDR = Topology.DESTINATION_CIDR;
     /** The prefix of {@value #OTHER_SERVER_IP}. */
-    public static final String OTHER_SERVER_CIDR = "198.18.0.0/24";
-    /** The cluster's pod CIDR. */
-    public static final String POD_CIDR = Topology.POD_CIDR;
+    public static final String OTHER_SERVER_CIDR = Topology.OTHER_SERVER_CIDR;
     /** The underlay segment. */
     public static final String UNDERLAY_CIDR = "198.51.100.0/24";
-    /** The external segment. */
-    public static final String EXT_CIDR = "192.0.2.0/24";
     /** Underlay interface name in the node and the members. */
     public static final String UNDERLAY_IFACE = Topology.UNDERLAY_IFACE;
     /** The members' external interface. */
@@ -117,8 +109,6 @@ public final class HaTopology extends NamespaceRun {
     public static final String EXT_BRIDGE = "brext";
     /** Where each member's admin endpoint listens inside its own namespace. */
     public static final String ADMIN_LISTEN = Topology.ADMIN_LISTEN;
-    /** The ext servers' HTTP port. */
-    public static final int HTTP_PORT = Topology.HTTP_PORT;
     /** The ext servers' UDP echo port. */
     public static final int UDP_ECHO_PORT = Topology.UDP_ECHO_PORT;
     /** The TCP echo server's port on {@value #SERVER_IP}. */
@@ -194,13 +184,6 @@ public final class HaTopology extends NamespaceRun {
     /** Namespace of the switch: the two bridges (and the segments' router). */
     public String sw() {
         return ns("sw");
-    }
-
-    /**
-     * Lines the HTTP and UDP servers recorded so far, oldest first, as {@link Topology#serverLog()} describes.
-     */
-    public List<String> serverLog() {
-        return Topology.readLines(Topology.serverLogPath(workDir()));
     }
 
     /**
@@ -368,7 +351,7 @@ public final class HaTopology extends NamespaceRun {
     }
 
     private void startServers() throws IOException, InterruptedException {
-        Topology.startServers(this, ext(), workDir());
+        Topology.startServers(this);
         Path dir = workDir().resolve("ext");
         Path echo = Topology.extractResource("tcp_echo_server.py", dir);
         Path ready = dir.resolve("tcp_echo.ready");

@@ -97,6 +97,14 @@ public abstract class NamespaceRun implements AutoCloseable, Probes.Rig {
     }
 
     /**
+     * Lines the ext servers recorded so far, oldest first: {@code http <server> <client> <method> <path>} and
+     * {@code udp <server> <client> <length>}. A request's line is written before it is answered.
+     */
+    public List<String> serverLog() {
+        return Topology.readLines(Topology.serverLogPath(workDir()));
+    }
+
+    /**
      * Runs {@code cmd} inside namespace {@code ns} via {@code ip netns exec}, capturing its output.
      *
      * @param timeout how long it may run; then it is killed and the result's exit code is

@@ -69,6 +69,8 @@ public final class Topology extends NamespaceRun {
     public static final String SERVER_IP = "203.0.113.5";
     /** A server outside the policy's destination CIDR. */
     public static final String OTHER_SERVER_IP = "198.18.0.5";
+    /** The prefix of {@value #OTHER_SERVER_IP}, routed to ext like the policy's destination. */
+    public static final String OTHER_SERVER_CIDR = "198.18.0.0/24";
     /** node-a's overlay (vxlan0) address. */
     public static final String NODE_OVERLAY_IP = "10.99.0.1";
     /** The gateway's overlay address. */
@@ -131,7 +133,7 @@ public final class Topology extends NamespaceRun {
         Topology t = new Topology(o, prefix, createWorkDir(prefix));
         t.setUp(() -> {
             t.build();
-            t.startServers();
+            startServers(t);
         });
         return t;
     }
@@ -177,14 +179,6 @@ public final class Topology extends NamespaceRun {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write gateway files under " + workDir(), e);
         }
-    }
-
-    /**
-     * Lines the ext servers recorded so far, oldest first: {@code http <server> <client> <method> <path>} and
-     * {@code udp <server> <client> <length>}. A request's line is written before it is answered.
-     */
-    public List<String> serverLog() {
-        return readLines(serverLogPath());
     }
 
     /** Shorthand for {@link Probes#httpGet(String, String)}. */
@@ -358,7 +352,7 @@ public final class Topology extends NamespaceRun {
         setupHost(setupLog, "ip", "-n", ns, "addr", "add", extIp + "/24", "dev", GW_EXT_IFACE);
         setupHost(setupLog, "ip", "-n", ns, "link", "set", GW_EXT_IFACE, "up");
         setupHost(setupLog, "ip", "-n", ns, "route", "add", DESTINATION_CIDR, "via", EXT_IP);
-        setupHost(setupLog, "ip", "-n", ns, "route", "add", "198.18.0.0/24", "via", EXT_IP);
+        setupHost(setupLog, "ip", "-n", ns, "route", "add", OTHER_SERVER_CIDR, "via", EXT_IP);
         setupIn(setupLog, ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
     }
 
@@ -393,15 +387,13 @@ public final class Topology extends NamespaceRun {
         setupHost(setupLog, "ip", "-n", ns, "route", "add", "198.51.100.0/24", "via", underlayVia);
     }
 
-    private void startServers() throws IOException, InterruptedException {
-        startServers(this, ext(), workDir());
-    }
-
     /**
-     * Starts the HTTP and UDP echo servers in {@code extNs} on both server addresses, logging to
+     * Starts the HTTP and UDP echo servers in the rig's ext namespace on both server addresses, logging to
      * {@link #serverLogPath(Path)}, and waits until they listen.
      */
-    static void startServers(Probes.Rig rig, String extNs, Path workDir) throws IOException, InterruptedException {
+    static void startServers(Probes.Rig rig) throws IOException, InterruptedException {
+        String extNs = rig.ext();
+        Path workDir = rig.workDir();
         Path dir = workDir.resolve("ext");
         Files.createDirectories(dir);
         Path http = extractResource("http_server.py", dir);
@@ -432,10 +424,6 @@ public final class Topology extends NamespaceRun {
             }
             Thread.sleep(20);
         }
-    }
-
-    Path serverLogPath() {
-        return serverLogPath(workDir());
     }
 
     /** Where the ext servers of a rig with work directory {@code workDir} log their requests. */
