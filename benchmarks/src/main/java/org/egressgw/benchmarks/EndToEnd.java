@@ -138,7 +138,7 @@ public final class EndToEnd {
             double a = kernel.getOrDefault(f, Double.NaN);
             double b = gateway.getOrDefault(f, Double.NaN);
             r.append(String.format(Locale.ROOT, "%-28s %-10s %12s %12s %10s%n", f.name(), f.unit(), fmt(a), fmt(b),
-                    Double.isNaN(a) || Double.isNaN(b) || a == 0 ? "n/a" : String.format(Locale.ROOT, "%.2f", b / a)));
+                    ratio(b, a)));
         }
         r.append(String.format(Locale.ROOT, "(b/a > 1 is better for throughput and rates, < 1 for RTT; total %d s)%n",
                 Duration.between(start, Instant.now()).toSeconds()));
@@ -288,8 +288,13 @@ public final class EndToEnd {
     }
 
     private static String adminMetrics(HaTopology topo, int member) {
-        return topo.exec(topo.member(member), Duration.ofSeconds(10), "curl", "-s", "-m", "5",
-                "http://" + HaTopology.ADMIN_LISTEN + "/metrics").stdout();
+        return adminMetrics(topo, topo.member(member));
+    }
+
+    /** The gateway's {@code /metrics} in namespace {@code ns} (empty if it does not answer). */
+    private static String adminMetrics(Probes.Rig rig, String ns) {
+        return rig.exec(ns, Duration.ofSeconds(10), "curl", "-s", "-m", "5",
+                "http://" + Topology.ADMIN_LISTEN + "/metrics").stdout();
     }
 
     private static String fmt(double v) {
@@ -328,10 +333,8 @@ public final class EndToEnd {
                 results.put(RR_P99, rr[0][1]);
             }
             if (options.mode() == org.egressgw.testbed.GatewayMode.USERSPACE) {
-                ExecResult m = topo.exec(topo.gw(), Duration.ofSeconds(10), "curl", "-s", "-m", "5",
-                        "http://" + Topology.ADMIN_LISTEN + "/metrics");
                 note(label + ": gateway metrics after the run (non-zero drops and counters):");
-                for (String line : m.stdout().split("\n")) {
+                for (String line : adminMetrics(topo, topo.gw()).split("\n")) {
                     if (line.startsWith("egw_") && !line.endsWith(" 0.0") && !line.endsWith(" 0")) {
                         note("  " + line);
                     }
@@ -414,11 +417,14 @@ public final class EndToEnd {
 
     /** Drops (and thereby counts) the flow test's packets at the server, ahead of any socket. */
     private static void installFlowCounter(Probes.Rig topo) throws IOException {
-        for (int base : new int[] {FLOW_PORT_BASE, WARM_UP_FLOW_PORT_BASE}) {
-            topo.exec(topo.ext(), Duration.ofSeconds(10), "iptables", "-w", "5", "-I", "INPUT", "-d", SERVER, "-p", "udp",
-                    "--dport", base + ":" + (base + FLOW_PORTS - 1), "-j", "DROP")
-                    .orThrow("iptables counter rule in ext");
-        }
+        dropFlowPorts(topo, FLOW_PORT_BASE);
+    }
+
+    /** An iptables rule in ext dropping (and counting) UDP to {@code base .. base + FLOW_PORTS - 1}. */
+    private static void dropFlowPorts(Probes.Rig topo, int base) throws IOException {
+        topo.exec(topo.ext(), Duration.ofSeconds(10), "iptables", "-w", "5", "-I", "INPUT", "-d", SERVER, "-p", "udp",
+                "--dport", base + ":" + (base + FLOW_PORTS - 1), "-j", "DROP")
+                .orThrow("iptables counter rule in ext");
     }
 
     private long flowCounter(Probes.Rig topo) throws IOException {
@@ -505,6 +511,7 @@ public final class EndToEnd {
      */
     private void warmUpNewFlows(Probes.Rig topo, int count) throws IOException {
         long t0 = System.nanoTime();
+        dropFlowPorts(topo, WARM_UP_FLOW_PORT_BASE);
         sendNewFlows(topo, writeNewFlowsScript(topo), count, WARM_UP_FLOW_PORT_BASE);
         sleep(2000);
         note(String.format(Locale.ROOT, "warm-up: %d new flows (%.1f s)", count, (System.nanoTime() - t0) / 1e9));
