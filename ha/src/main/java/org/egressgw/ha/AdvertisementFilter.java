@@ -52,21 +52,30 @@ public final class AdvertisementFilter {
      * @throws IllegalArgumentException naming the offending value
      */
     public AdvertisementFilter(int localIp, int vrid, int[] virtualIps, int[] peers, VrrpAuth auth) {
-        if (vrid < 1 || vrid > 255) {
-            throw new IllegalArgumentException("VRID " + vrid + " is not in 1..255");
-        }
+        Vrrp.checkVrid(vrid);
         this.localIp = localIp;
         this.vrid = vrid;
         this.virtualIps = distinct("virtual address", virtualIps);
-        this.peers = distinct("peer", peers);
-        for (int peer : this.peers) {
+        this.peers = checkPeers(peers, localIp);
+        this.auth = auth;
+        lastSequence = new long[this.peers.length];
+        seen = new boolean[this.peers.length];
+    }
+
+    /**
+     * A copy of {@code peers} after checking that there is at least one, none is listed twice and none is
+     * {@code localIp}.
+     *
+     * @throws IllegalArgumentException naming the offending address
+     */
+    static int[] checkPeers(int[] peers, int localIp) {
+        final int[] copy = distinct("peer", peers);
+        for (int peer : copy) {
             if (peer == localIp) {
                 throw new IllegalArgumentException("peer " + Ipv4Address.toString(peer) + " is the local address");
             }
         }
-        this.auth = auth;
-        lastSequence = new long[this.peers.length];
-        seen = new boolean[this.peers.length];
+        return copy;
     }
 
     static int[] distinct(String what, int[] addresses) {

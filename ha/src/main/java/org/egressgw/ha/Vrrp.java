@@ -237,9 +237,7 @@ public final class Vrrp {
      */
     public static int encode(MutableDirectBuffer b, int off, int vrid, int priority, int maxAdverIntervalCentis,
             int[] addresses, int srcIp, int dstIp) {
-        if (vrid < 1 || vrid > 255) {
-            throw new IllegalArgumentException("VRID " + vrid + " is not in 1..255");
-        }
+        checkVrid(vrid);
         if (priority < 0 || priority > 255) {
             throw new IllegalArgumentException("priority " + priority + " is not in 0..255");
         }
@@ -262,5 +260,16 @@ public final class Vrrp {
         final int length = messageLength(addresses.length);
         checksum(b, off, checksum(b, off, length, srcIp, dstIp));
         return length;
+    }
+
+    /**
+     * Refuses a virtual router id outside 1..255.
+     *
+     * @throws IllegalArgumentException naming it
+     */
+    static void checkVrid(int vrid) {
+        if (vrid < 1 || vrid > 255) {
+            throw new IllegalArgumentException("VRID " + vrid + " is not in 1..255");
+        }
     }
 }

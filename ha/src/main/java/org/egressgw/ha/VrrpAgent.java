@@ -36,7 +36,7 @@ import org.egressgw.tunio.NativeIoException;
  *       counters).</li>
  *   <li>The {@link Listener} is called on the agent thread, synchronously: while it runs, no advertisement is sent
  *       or received, so it should finish within a fraction of the advertisement interval. An exception from it is
- *       counted ({@link #listenerFailures}) and kept ({@link #lastListenerFailure}); the agent carries on.</li>
+ *       caught; the agent carries on.</li>
  * </ul>
  */
 public final class VrrpAgent implements AutoCloseable {
@@ -68,13 +68,8 @@ public final class VrrpAgent implements AutoCloseable {
          * @throws IllegalArgumentException naming the offending value
          */
         public Config {
-            if (vrid < 1 || vrid > 255) {
-                throw new IllegalArgumentException("VRID " + vrid + " is not in 1..255");
-            }
-            if (priority < VrrpRouter.MIN_PRIORITY || priority > VrrpRouter.MAX_PRIORITY) {
-                throw new IllegalArgumentException("priority " + priority + " is not in " + VrrpRouter.MIN_PRIORITY
-                    + ".." + VrrpRouter.MAX_PRIORITY);
-            }
+            Vrrp.checkVrid(vrid);
+            VrrpRouter.checkPriority(priority);
             if (advertisementIntervalMillis < 10 || advertisementIntervalMillis > Vrrp.MAX_ADVER_INT_CENTIS * 10
                 || advertisementIntervalMillis % 10 != 0) {
                 throw new IllegalArgumentException("advertisement interval " + advertisementIntervalMillis
@@ -85,16 +80,8 @@ public final class VrrpAgent implements AutoCloseable {
                 throw new IllegalArgumentException(virtualIps.length + " virtual addresses is more than "
                     + Vrrp.MAX_ADDRESSES);
             }
-            peerIps = AdvertisementFilter.distinct("peer", peerIps);
-            for (int peer : peerIps) {
-                if (peer == localIp) {
-                    throw new IllegalArgumentException("peer " + Ipv4Address.toString(peer) + " is the local address");
-                }
-            }
-            if (key == null || key.length < VrrpAuth.MIN_KEY_LENGTH) {
-                throw new IllegalArgumentException("HA key of " + (key == null ? "no" : Integer.toString(key.length))
-                    + " bytes is shorter than " + VrrpAuth.MIN_KEY_LENGTH);
-            }
+            peerIps = AdvertisementFilter.checkPeers(peerIps, localIp);
+            VrrpAuth.checkKey(key);
             key = key.clone();
             if (localIp == 0) {
                 throw new IllegalArgumentException("local address 0.0.0.0");
@@ -188,7 +175,6 @@ public final class VrrpAgent implements AutoCloseable {
     private volatile VrrpRouter.Reason lastBackupReason;
     private volatile int masterAddress;
     private volatile Throwable failure;
-    private volatile Throwable lastListenerFailure;
     private long sequence;
     private final AtomicLong advertisementsSent = new AtomicLong();
     private final AtomicLong sendFailures = new AtomicLong();
@@ -198,7 +184,6 @@ public final class VrrpAgent implements AutoCloseable {
     private final AtomicLong socketErrors = new AtomicLong();
     private final AtomicLong transitionsToMaster = new AtomicLong();
     private final AtomicLong transitionsToBackup = new AtomicLong();
-    private final AtomicLong listenerFailures = new AtomicLong();
     private final AtomicLong lastAdvertisementSentNanos = new AtomicLong();
     private final AtomicLong lastTransitionNanos = new AtomicLong();
 
@@ -251,10 +236,7 @@ public final class VrrpAgent implements AutoCloseable {
      * called before {@link #start} to start with it. Asynchronous.
      */
     public void effectivePriority(int priority) {
-        if (priority < VrrpRouter.MIN_PRIORITY || priority > VrrpRouter.MAX_PRIORITY) {
-            throw new IllegalArgumentException("priority " + priority + " is not in " + VrrpRouter.MIN_PRIORITY + ".."
-                + VrrpRouter.MAX_PRIORITY);
-        }
+        VrrpRouter.checkPriority(priority);
         requestedPriority = priority;
         socket.wakeup();
     }
@@ -421,7 +403,7 @@ public final class VrrpAgent implements AutoCloseable {
             try {
                 listener.becameMaster();
             } catch (RuntimeException e) {
-                listenerFailed(e);
+                // the listener's own failure: the agent carries on (see the class comment)
             }
         }
 
@@ -435,13 +417,8 @@ public final class VrrpAgent implements AutoCloseable {
             try {
                 listener.becameBackup(why);
             } catch (RuntimeException e) {
-                listenerFailed(e);
+                // the listener's own failure: the agent carries on (see the class comment)
             }
-        }
-
-        private void listenerFailed(RuntimeException e) {
-            listenerFailures.incrementAndGet();
-            lastListenerFailure = e;
         }
     }
 
@@ -526,15 +503,6 @@ public final class VrrpAgent implements AutoCloseable {
     /** Entries into backup, including the one at startup and the one at close. */
     public long transitionsToBackup() {
         return transitionsToBackup.get();
-    }
-
-    public long listenerFailures() {
-        return listenerFailures.get();
-    }
-
-    /** The last exception a listener threw, or null. */
-    public Throwable lastListenerFailure() {
-        return lastListenerFailure;
     }
 
     /** What ended the agent thread unexpectedly (a bug), or null. */

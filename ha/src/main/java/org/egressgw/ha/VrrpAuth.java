@@ -86,15 +86,24 @@ public final class VrrpAuth {
      * @throws IllegalArgumentException if the key is missing or shorter (the message says how long it is)
      */
     public VrrpAuth(byte[] key) {
-        if (key == null || key.length < MIN_KEY_LENGTH) {
-            throw new IllegalArgumentException("HA key of " + (key == null ? "no" : Integer.toString(key.length))
-                + " bytes is shorter than " + MIN_KEY_LENGTH);
-        }
+        checkKey(key);
         try {
             mac = Mac.getInstance(ALGORITHM);
             mac.init(new SecretKeySpec(Arrays.copyOf(key, key.length), ALGORITHM));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(ALGORITHM + " is not available", e);
+        }
+    }
+
+    /**
+     * Refuses a missing key or one shorter than {@value #MIN_KEY_LENGTH} bytes.
+     *
+     * @throws IllegalArgumentException saying how long it is
+     */
+    static void checkKey(byte[] key) {
+        if (key == null || key.length < MIN_KEY_LENGTH) {
+            throw new IllegalArgumentException("HA key of " + (key == null ? "no" : Integer.toString(key.length))
+                + " bytes is shorter than " + MIN_KEY_LENGTH);
         }
     }
 

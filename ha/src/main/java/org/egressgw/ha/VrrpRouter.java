@@ -124,7 +124,12 @@ public final class VrrpRouter {
         this.listener = listener;
     }
 
-    private static void checkPriority(int priority) {
+    /**
+     * Refuses a configured priority outside {@value #MIN_PRIORITY}..{@value #MAX_PRIORITY}.
+     *
+     * @throws IllegalArgumentException naming it
+     */
+    static void checkPriority(int priority) {
         if (priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
             throw new IllegalArgumentException("priority " + priority + " is not in " + MIN_PRIORITY + ".."
                 + MAX_PRIORITY);
@@ -317,11 +322,6 @@ public final class VrrpRouter {
 
     public boolean preempt() {
         return preempt;
-    }
-
-    /** This member's address (the tie-breaker). */
-    public int primaryAddress() {
-        return primaryAddress;
     }
 
     /** The master last heard (ourselves when master), 0 if none yet. */

@@ -10,6 +10,7 @@ import org.egressgw.packet.Ipv4Address;
 import org.egressgw.tunio.DatagramBatchReceiver;
 import org.egressgw.tunio.LibC;
 import org.egressgw.tunio.NativeIoException;
+import org.egressgw.tunio.SocketOptions;
 
 /**
  * The raw IPv4 socket VRRP travels on: {@code socket(AF_INET, SOCK_RAW, 112)}, bound to this member's address,
@@ -38,10 +39,6 @@ public final class VrrpSocket implements AutoCloseable {
     public static final int RECEIVE_BATCH = 8;
     /** Bytes per receive slot: the longest advertisement with a 60-byte IP header is 1154. */
     public static final int SLOT_SIZE = 2048;
-
-    // <netinet/in.h>, <linux/in.h>
-    private static final int IPPROTO_IP = 0;
-    private static final int IP_TTL = 2;
 
     private static final int SEND_OFFSET = 0;
     private static final int MSGHDR_OFFSET = SEND_OFFSET + SLOT_SIZE;
@@ -100,10 +97,7 @@ public final class VrrpSocket implements AutoCloseable {
             throw new NativeIoException("socket(AF_INET, SOCK_RAW, 112) for " + name, LibC.errno());
         }
         try {
-            slab.putInt(SCRATCH_OFFSET, Vrrp.TTL);
-            if (C.setsockopt(fd, IPPROTO_IP, IP_TTL, slabAddress + SCRATCH_OFFSET, 4) != 0) {
-                throw new NativeIoException("setsockopt(IP_TTL, 255) on " + name, LibC.errno());
-            }
+            SocketOptions.setInt(fd, SocketOptions.IPPROTO_IP, SocketOptions.IP_TTL, Vrrp.TTL, "IP_TTL 255 on " + name);
             slab.putInt(SOCKADDR_OFFSET + LibC.SOCKADDR_IN_ADDR_OFFSET, localIp, ByteOrder.BIG_ENDIAN);
             if (C.bind(fd, slabAddress + SOCKADDR_OFFSET, LibC.SIZEOF_SOCKADDR_IN) != 0) {
                 throw new NativeIoException("bind(" + name + ")", LibC.errno());

@@ -331,13 +331,7 @@ class VrrpAgentIT {
         final ElectedPair pair = electedPair();
         final VrrpAgent backup = pair.backup();
         final VrrpAgent master = pair.master();
-        final Process tcpdump = new ProcessBuilder("ip", "netns", "exec", segment.member(0), "timeout", "10", "tcpdump",
-            "-i", "eth0", "-n", "-v", "-l", "-c", "3", "ip", "proto", "112").start();
-        try (BufferedReader err = new BufferedReader(new InputStreamReader(tcpdump.getErrorStream(),
-            StandardCharsets.UTF_8))) {
-            for (String line = err.readLine(); line != null && !line.contains("listening on"); line = err.readLine()) {
-                // the banner
-            }
+        withTcpdump(3, tcpdump -> {
             assertTrue(tcpdump.waitFor(10, TimeUnit.SECONDS), "tcpdump did not see 3 advertisements");
             final String output = new String(tcpdump.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             System.out.println("tcpdump -v:\n" + output);
@@ -346,10 +340,7 @@ class VrrpAgentIT {
             assertTrue(output.contains("198.51.100.2 > 198.51.100.1: VRRPv3, Advertisement, vrid 7, prio 200, "
                 + "intvl 10cs, length 58, addrs: 198.51.100.100"), output);
             assertFalse(output.contains("bad"), "tcpdump found a bad checksum: " + output);
-        } finally {
-            tcpdump.destroyForcibly();
-            tcpdump.waitFor(5, TimeUnit.SECONDS);
-        }
+        });
         assertNotNull(master.toString());
     }
 
@@ -374,13 +365,7 @@ class VrrpAgentIT {
         Ipv4.dstAddress(packet, 0, dst);
         final RawIpSender sender = NetNs.call(segment.member(1), () -> new RawIpSender(1));
         resources.add(sender);
-        final Process tcpdump = new ProcessBuilder("ip", "netns", "exec", segment.member(0), "timeout", "10", "tcpdump",
-            "-i", "eth0", "-n", "-v", "-l", "-c", "1", "ip", "proto", "112").start();
-        try (BufferedReader err = new BufferedReader(new InputStreamReader(tcpdump.getErrorStream(),
-            StandardCharsets.UTF_8))) {
-            for (String line = err.readLine(); line != null && !line.contains("listening on"); line = err.readLine()) {
-                // the banner
-            }
+        withTcpdump(1, tcpdump -> {
             // resent until seen: the first may go before the fresh links carry traffic
             for (int i = 0; i < 100 && !tcpdump.waitFor(100, TimeUnit.MILLISECONDS); i++) {
                 sender.send(packet.addressOffset(), 20 + payload, dst);
@@ -391,6 +376,29 @@ class VrrpAgentIT {
             System.out.println("tcpdump -v, balance word zeroed:\n" + output);
             assertTrue(output.contains("VRRPv3, Advertisement, vrid 7, prio 42"), output);
             assertTrue(output.contains("bad vrrp cksum"), output);
+        });
+    }
+
+    /** What a test does with a running tcpdump (see {@link #withTcpdump}). */
+    @FunctionalInterface
+    private interface TcpdumpBody {
+        void accept(Process tcpdump) throws Exception;
+    }
+
+    /**
+     * Starts {@code tcpdump -v} on member 0's eth0 for {@code count} VRRP packets (ended by {@code timeout} after
+     * 10 s at the latest), waits for its "listening on" banner so nothing sent afterwards is missed, hands it to
+     * {@code body}, and stops it whatever happens.
+     */
+    private void withTcpdump(int count, TcpdumpBody body) throws Exception {
+        final Process tcpdump = new ProcessBuilder("ip", "netns", "exec", segment.member(0), "timeout", "10", "tcpdump",
+            "-i", "eth0", "-n", "-v", "-l", "-c", Integer.toString(count), "ip", "proto", "112").start();
+        try (BufferedReader err = new BufferedReader(new InputStreamReader(tcpdump.getErrorStream(),
+            StandardCharsets.UTF_8))) {
+            for (String line = err.readLine(); line != null && !line.contains("listening on"); line = err.readLine()) {
+                // the banner
+            }
+            body.accept(tcpdump);
         } finally {
             tcpdump.destroyForcibly();
             tcpdump.waitFor(5, TimeUnit.SECONDS);

@@ -10,6 +10,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 public final class SocketOptions {
     /** {@code <netinet/in.h>}: the IP level of socket options. */
     public static final int IPPROTO_IP = 0;
+    /** {@code <linux/in.h>}: the TTL of unicast packets the socket sends. */
+    public static final int IP_TTL = 2;
     /** {@code <linux/in.h>}: bind to an address that is not (yet) local — a floating address held by another host. */
     public static final int IP_FREEBIND = 15;
 

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.agrona.BufferUtil;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.egressgw.packet.Arp;
 import org.egressgw.packet.Ipv4Address;
 import org.egressgw.tunio.LibC;
 import org.egressgw.tunio.NativeIoException;
@@ -26,7 +27,7 @@ import org.egressgw.tunio.NativeIoException;
  * {@link #open} with {@code SIOCGIFHWADDR}; reopen after changing it.
  *
  * <pre>
- * ARP for IPv4 over Ethernet (RFC 826), 28 bytes, network byte order:
+ * ARP for IPv4 over Ethernet (RFC 826), 28 bytes, network byte order (the layout of {@link Arp}):
  *  0  htype  2  1 (Ethernet)
  *  2  ptype  2  0x0800 (IPv4)
  *  4  hlen   1  6
@@ -42,19 +43,10 @@ import org.egressgw.tunio.NativeIoException;
  * The socket belongs to the network namespace of the thread that opened it.
  */
 public final class GratuitousArp implements AutoCloseable {
-    public static final int ARP_LENGTH = 28;
-    public static final int HTYPE_OFFSET = 0;
-    public static final int PTYPE_OFFSET = 2;
-    public static final int HLEN_OFFSET = 4;
-    public static final int PLEN_OFFSET = 5;
-    public static final int OPER_OFFSET = 6;
-    public static final int SHA_OFFSET = 8;
-    public static final int SPA_OFFSET = 14;
-    public static final int THA_OFFSET = 18;
-    public static final int TPA_OFFSET = 24;
-    public static final int ARPOP_REQUEST = 1;
-    public static final int ARPOP_REPLY = 2;
-    private static final int ETHERTYPE_IPV4 = 0x0800;
+    /** The ARP payload's length, {@link Arp#LENGTH}. */
+    public static final int ARP_LENGTH = Arp.LENGTH;
+    public static final int ARPOP_REQUEST = Arp.OP_REQUEST;
+    public static final int ARPOP_REPLY = Arp.OP_REPLY;
 
     private static final int FRAME_OFFSET = 0;
     private static final int MSGHDR_OFFSET = 32;
@@ -209,26 +201,14 @@ public final class GratuitousArp implements AutoCloseable {
     /**
      * Writes the 28-byte ARP payload of a gratuitous ARP at {@code offset}: sender and target IP both
      * {@code address}, sender MAC {@code senderMac}, target MAC zero (request) or {@code senderMac} (reply).
+     * {@link Arp#writeReply} writes the fields, then the operation is set.
      *
      * @return {@link #ARP_LENGTH}
      */
     public static int encode(MutableDirectBuffer buffer, int offset, int operation, long senderMac, int address) {
-        buffer.putShort(offset + HTYPE_OFFSET, (short) LibC.ARPHRD_ETHER, ByteOrder.BIG_ENDIAN);
-        buffer.putShort(offset + PTYPE_OFFSET, (short) ETHERTYPE_IPV4, ByteOrder.BIG_ENDIAN);
-        buffer.putByte(offset + HLEN_OFFSET, (byte) 6);
-        buffer.putByte(offset + PLEN_OFFSET, (byte) 4);
-        buffer.putShort(offset + OPER_OFFSET, (short) operation, ByteOrder.BIG_ENDIAN);
-        putMac(buffer, offset + SHA_OFFSET, senderMac);
-        buffer.putInt(offset + SPA_OFFSET, address, ByteOrder.BIG_ENDIAN);
-        putMac(buffer, offset + THA_OFFSET, operation == ARPOP_REPLY ? senderMac : 0L);
-        buffer.putInt(offset + TPA_OFFSET, address, ByteOrder.BIG_ENDIAN);
+        Arp.writeReply(buffer, offset, senderMac, address, operation == ARPOP_REPLY ? senderMac : 0L, address);
+        Arp.op(buffer, offset, operation);
         return ARP_LENGTH;
-    }
-
-    private static void putMac(MutableDirectBuffer buffer, int offset, long mac) {
-        for (int i = 0; i < 6; i++) {
-            buffer.putByte(offset + i, (byte) (mac >>> (40 - 8 * i)));
-        }
     }
 
     @Override

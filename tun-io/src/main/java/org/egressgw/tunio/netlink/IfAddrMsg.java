@@ -2,6 +2,7 @@ package org.egressgw.tunio.netlink;
 
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
+import org.egressgw.tunio.LibC;
 
 /**
  * Address messages ({@code RTM_NEWADDR}, {@code RTM_DELADDR}, {@code RTM_GETADDR}) for IPv4: the family header
@@ -44,7 +45,8 @@ public final class IfAddrMsg {
     public static final int IFA_F_SECONDARY = 0x01;
     public static final int IFA_F_PERMANENT = 0x80;
 
-    public static final int AF_INET = 2;
+    /** The only family decoded and built here: {@link LibC#AF_INET}. */
+    public static final int AF_INET = LibC.AF_INET;
 
     private IfAddrMsg() {
     }

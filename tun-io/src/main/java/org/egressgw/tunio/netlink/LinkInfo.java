@@ -1,5 +1,7 @@
 package org.egressgw.tunio.netlink;
 
+import org.egressgw.packet.MacAddress;
+
 /**
  * One network interface as rtnetlink reports it ({@code RTM_NEWLINK}, see {@link IfInfoMsg}). Immutable.
  *
@@ -49,18 +51,7 @@ public record LinkInfo(int ifindex, String name, int flags, int operstate, int t
 
     /** {@code aa:bb:cc:dd:ee:ff}, or "none" for {@link #NO_MAC}. */
     public static String formatMac(long mac) {
-        if (mac == NO_MAC) {
-            return "none";
-        }
-        final StringBuilder text = new StringBuilder(17);
-        for (int shift = 40; shift >= 0; shift -= 8) {
-            final int octet = (int) (mac >>> shift) & 0xFF;
-            text.append(Character.forDigit(octet >>> 4, 16)).append(Character.forDigit(octet & 0xF, 16));
-            if (shift > 0) {
-                text.append(':');
-            }
-        }
-        return text.toString();
+        return mac == NO_MAC ? "none" : MacAddress.toString(mac);
     }
 
     @Override

@@ -2,6 +2,7 @@ package org.egressgw.tunio.netlink;
 
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
+import org.egressgw.tunio.LibC;
 
 /**
  * Neighbour messages ({@code RTM_NEWNEIGH}, {@code RTM_DELNEIGH}, {@code RTM_GETNEIGH}) for IPv4: the family
@@ -49,7 +50,8 @@ public final class NdMsg {
     public static final int NUD_NOARP = 0x40;
     public static final int NUD_PERMANENT = 0x80;
 
-    public static final int AF_INET = 2;
+    /** The only family decoded and built here: {@link LibC#AF_INET}. */
+    public static final int AF_INET = LibC.AF_INET;
 
     private NdMsg() {
     }

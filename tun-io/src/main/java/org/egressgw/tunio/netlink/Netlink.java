@@ -183,10 +183,6 @@ public final class Netlink {
         return buffer.getInt(offset + SEQ_OFFSET);
     }
 
-    public static int pid(DirectBuffer buffer, int offset) {
-        return buffer.getInt(offset + PID_OFFSET);
-    }
-
     /**
      * Writes a header with {@code nlmsg_len} 0 and pid 0 (the kernel fills in the sender's port id); finish
      * the message with {@link #finish}.

@@ -88,16 +88,8 @@ public final class RtAttributes {
         return attribute < 0 || payloadLength(buffer, attribute) == size;
     }
 
-    public static int type(DirectBuffer buffer, int attribute) {
-        return buffer.getShort(attribute + TYPE_OFFSET) & TYPE_MASK;
-    }
-
     public static int payloadLength(DirectBuffer buffer, int attribute) {
         return (buffer.getShort(attribute + LENGTH_OFFSET) & 0xFFFF) - HEADER_LENGTH;
-    }
-
-    public static int payloadOffset(int attribute) {
-        return attribute + HEADER_LENGTH;
     }
 
     /** A host-order 32-bit payload (caller checked the size). */

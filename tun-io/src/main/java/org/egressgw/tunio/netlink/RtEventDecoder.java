@@ -3,6 +3,7 @@ package org.egressgw.tunio.netlink;
 import java.util.function.Consumer;
 
 import org.agrona.DirectBuffer;
+import org.egressgw.tunio.LibC;
 
 /**
  * Turns one received notification datagram into {@link RtEvent}s: links of family AF_UNSPEC, and AF_INET
@@ -66,7 +67,7 @@ final class RtEventDecoder {
                 if (check < 0) {
                     return malformed(type, check);
                 }
-                if (IfAddrMsg.family(buffer, offset) != IfAddrMsg.AF_INET) {
+                if (IfAddrMsg.family(buffer, offset) != LibC.AF_INET) {
                     return ignored();
                 }
                 return new RtEvent.AddressChanged(action, IfAddrMsg.decode(buffer, offset, length));
@@ -77,7 +78,7 @@ final class RtEventDecoder {
                 if (check < 0) {
                     return malformed(type, check);
                 }
-                if (NdMsg.family(buffer, offset) != NdMsg.AF_INET) {
+                if (NdMsg.family(buffer, offset) != LibC.AF_INET) {
                     return ignored();
                 }
                 return new RtEvent.NeighbourChanged(action, NdMsg.decode(buffer, offset, length));
@@ -88,7 +89,7 @@ final class RtEventDecoder {
                 if (check < 0) {
                     return malformed(type, check);
                 }
-                if (RtMsg.family(buffer, offset) != RtMsg.AF_INET) {
+                if (RtMsg.family(buffer, offset) != LibC.AF_INET) {
                     return ignored();
                 }
                 return new RtEvent.RouteChanged(action, RtMsg.decode(buffer, offset, length));

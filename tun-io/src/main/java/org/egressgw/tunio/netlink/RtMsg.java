@@ -2,6 +2,7 @@ package org.egressgw.tunio.netlink;
 
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
+import org.egressgw.tunio.LibC;
 
 /**
  * Route messages ({@code RTM_NEWROUTE}, {@code RTM_DELROUTE}, {@code RTM_GETROUTE}) for IPv4: the family header
@@ -70,7 +71,8 @@ public final class RtMsg {
     public static final int RTN_LOCAL = 2;
     public static final int RTN_BROADCAST = 3;
 
-    public static final int AF_INET = 2;
+    /** The only family decoded and built here: {@link LibC#AF_INET}. */
+    public static final int AF_INET = LibC.AF_INET;
 
     private RtMsg() {
     }

@@ -320,15 +320,8 @@ public final class RtNetlink implements AutoCloseable {
         checkByte("scope", scope);
         final String operation = "RTM_NEWADDR " + Ipv4Address.toString(address) + "/" + prefixLength + " scope " + scope
             + " on ifindex " + ifindex;
-        final int error = request(operation, IfAddrMsg.encodeAdd(request, 0, nextSeq(), ifindex, address, prefixLength,
-            scope, protocol));
-        if (error == 0) {
-            return WriteResult.CREATED;
-        }
-        if (error == LibC.EEXIST) {
-            return WriteResult.EXISTED;
-        }
-        throw kernelError(operation, error);
+        final int length = IfAddrMsg.encodeAdd(request, 0, nextSeq(), ifindex, address, prefixLength, scope, protocol);
+        return write(operation, length, WriteResult.CREATED, LibC.EEXIST, WriteResult.EXISTED);
     }
 
     /**
@@ -342,15 +335,8 @@ public final class RtNetlink implements AutoCloseable {
         checkPrefixLength(prefixLength);
         final String operation = "RTM_DELADDR " + Ipv4Address.toString(address) + "/" + prefixLength + " on ifindex "
             + ifindex;
-        final int error = request(operation, IfAddrMsg.encodeDelete(request, 0, nextSeq(), ifindex, address,
-            prefixLength));
-        if (error == 0) {
-            return WriteResult.DELETED;
-        }
-        if (error == LibC.EADDRNOTAVAIL) {
-            return WriteResult.ABSENT;
-        }
-        throw kernelError(operation, error);
+        final int length = IfAddrMsg.encodeDelete(request, 0, nextSeq(), ifindex, address, prefixLength);
+        return write(operation, length, WriteResult.DELETED, LibC.EADDRNOTAVAIL, WriteResult.ABSENT);
     }
 
     /**
@@ -372,21 +358,13 @@ public final class RtNetlink implements AutoCloseable {
      * exists keeps its own mark.
      */
     public WriteResult addProxyNeighbour(int ifindex, int address, int protocol) throws IOException {
-        if (protocol < 0 || protocol > 255) {
-            throw new IllegalArgumentException("protocol " + protocol + " is not within 0..255");
-        }
+        checkByte("protocol", protocol);
         if (proxyNeighbour(ifindex, address).isPresent()) {
             return WriteResult.EXISTED;
         }
         final String operation = "RTM_NEWNEIGH proxy " + Ipv4Address.toString(address) + " on ifindex " + ifindex;
-        final int error = request(operation, NdMsg.encodeAddProxy(request, 0, nextSeq(), ifindex, address, protocol));
-        if (error == 0) {
-            return WriteResult.CREATED;
-        }
-        if (error == LibC.EEXIST) {
-            return WriteResult.EXISTED;
-        }
-        throw kernelError(operation, error);
+        final int length = NdMsg.encodeAddProxy(request, 0, nextSeq(), ifindex, address, protocol);
+        return write(operation, length, WriteResult.CREATED, LibC.EEXIST, WriteResult.EXISTED);
     }
 
     /**
@@ -397,14 +375,8 @@ public final class RtNetlink implements AutoCloseable {
     public WriteResult deleteProxyNeighbour(int ifindex, int address) throws IOException {
         checkIfindex(ifindex);
         final String operation = "RTM_DELNEIGH proxy " + Ipv4Address.toString(address) + " on ifindex " + ifindex;
-        final int error = request(operation, NdMsg.encodeDeleteProxy(request, 0, nextSeq(), ifindex, address));
-        if (error == 0) {
-            return WriteResult.DELETED;
-        }
-        if (error == LibC.ENOENT) {
-            return WriteResult.ABSENT;
-        }
-        throw kernelError(operation, error);
+        final int length = NdMsg.encodeDeleteProxy(request, 0, nextSeq(), ifindex, address);
+        return write(operation, length, WriteResult.DELETED, LibC.ENOENT, WriteResult.ABSENT);
     }
 
     /**
@@ -423,15 +395,9 @@ public final class RtNetlink implements AutoCloseable {
      */
     public WriteResult addRoute(int table, int destination, int prefixLength, int oif, int protocol) throws IOException {
         final String operation = routeOperation("RTM_NEWROUTE", table, destination, prefixLength, oif, protocol, false);
-        final int error = request(operation, RtMsg.encodeNew(request, 0, nextSeq(), Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL,
-            table, destination, prefixLength, oif, protocol));
-        if (error == 0) {
-            return WriteResult.CREATED;
-        }
-        if (error == LibC.EEXIST) {
-            return WriteResult.EXISTED;
-        }
-        throw kernelError(operation, error);
+        final int length = RtMsg.encodeNew(request, 0, nextSeq(), Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, table,
+            destination, prefixLength, oif, protocol);
+        return write(operation, length, WriteResult.CREATED, LibC.EEXIST, WriteResult.EXISTED);
     }
 
     /**
@@ -444,12 +410,9 @@ public final class RtNetlink implements AutoCloseable {
             throws IOException {
         final String operation = routeOperation("RTM_NEWROUTE replace", table, destination, prefixLength, oif, protocol,
             false);
-        final int error = request(operation, RtMsg.encodeNew(request, 0, nextSeq(),
-            Netlink.NLM_F_CREATE | Netlink.NLM_F_REPLACE, table, destination, prefixLength, oif, protocol));
-        if (error == 0) {
-            return WriteResult.REPLACED;
-        }
-        throw kernelError(operation, error);
+        final int length = RtMsg.encodeNew(request, 0, nextSeq(), Netlink.NLM_F_CREATE | Netlink.NLM_F_REPLACE, table,
+            destination, prefixLength, oif, protocol);
+        return write(operation, length, WriteResult.REPLACED, 0, null);
     }
 
     /**
@@ -464,15 +427,9 @@ public final class RtNetlink implements AutoCloseable {
     public WriteResult deleteRoute(int table, int destination, int prefixLength, int oif, int protocol)
             throws IOException {
         final String operation = routeOperation("RTM_DELROUTE", table, destination, prefixLength, oif, protocol, true);
-        final int error = request(operation, RtMsg.encodeDelete(request, 0, nextSeq(), table, destination, prefixLength,
-            oif, protocol));
-        if (error == 0) {
-            return WriteResult.DELETED;
-        }
-        if (error == LibC.ESRCH) {
-            return WriteResult.ABSENT;
-        }
-        throw kernelError(operation, error);
+        final int length = RtMsg.encodeDelete(request, 0, nextSeq(), table, destination, prefixLength, oif,
+            protocol);
+        return write(operation, length, WriteResult.DELETED, LibC.ESRCH, WriteResult.ABSENT);
     }
 
     private static String routeOperation(String what, int table, int destination, int prefixLength, int oif,
@@ -603,6 +560,23 @@ public final class RtNetlink implements AutoCloseable {
     /** Sends the non-dump request of {@code length} bytes in {@link #request}; returns 0 or a positive errno. */
     private int request(String operation, int length) throws IOException {
         return transact(operation, length, false, null);
+    }
+
+    /**
+     * Sends the write request of {@code length} bytes in {@link #request}: {@code done} if the kernel accepted it,
+     * {@code soft} if it answered {@code softErrno} (the "already there" / "already gone" errno; 0 for none),
+     * otherwise throws the kernel's error.
+     */
+    private WriteResult write(String operation, int length, WriteResult done, int softErrno, WriteResult soft)
+            throws IOException {
+        final int error = request(operation, length);
+        if (error == 0) {
+            return done;
+        }
+        if (softErrno != 0 && error == softErrno) {
+            return soft;
+        }
+        throw kernelError(operation, error);
     }
 
     private <T> Optional<T> get(String operation, int length, Decoder<T> decoder, int absentErrno) throws IOException {
@@ -858,7 +832,7 @@ public final class RtNetlink implements AutoCloseable {
         if (check < 0) {
             throw malformed(Netlink.RTM_NEWADDR, check);
         }
-        return IfAddrMsg.family(buffer, offset) == IfAddrMsg.AF_INET ? IfAddrMsg.decode(buffer, offset, length) : null;
+        return IfAddrMsg.family(buffer, offset) == LibC.AF_INET ? IfAddrMsg.decode(buffer, offset, length) : null;
     }
 
     private static NeighbourInfo decodeNeighbour(DirectBuffer buffer, int offset, int length) throws IOException {
@@ -869,7 +843,7 @@ public final class RtNetlink implements AutoCloseable {
         if (check < 0) {
             throw malformed(Netlink.RTM_NEWNEIGH, check);
         }
-        return NdMsg.family(buffer, offset) == NdMsg.AF_INET ? NdMsg.decode(buffer, offset, length) : null;
+        return NdMsg.family(buffer, offset) == LibC.AF_INET ? NdMsg.decode(buffer, offset, length) : null;
     }
 
     private static RouteInfo decodeRoute(DirectBuffer buffer, int offset, int length) throws IOException {
@@ -880,7 +854,7 @@ public final class RtNetlink implements AutoCloseable {
         if (check < 0) {
             throw malformed(Netlink.RTM_NEWROUTE, check);
         }
-        return RtMsg.family(buffer, offset) == RtMsg.AF_INET ? RtMsg.decode(buffer, offset, length) : null;
+        return RtMsg.family(buffer, offset) == LibC.AF_INET ? RtMsg.decode(buffer, offset, length) : null;
     }
 
     private static IOException malformed(int type, int code) {
