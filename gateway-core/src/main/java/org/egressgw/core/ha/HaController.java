@@ -126,12 +126,22 @@ public final class HaController implements AutoCloseable {
                 new int[] {ha.virtualIp()}, peers, ha.secret(), memberIp), new VrrpAgent.Listener() {
                     @Override
                     public void becameMaster() {
-                        onActive();
+                        try {
+                            onActive();
+                        } catch (RuntimeException e) {
+                            out.println("ha: ! taking the active role failed: " + e);
+                            out.flush();
+                        }
                     }
 
                     @Override
                     public void becameBackup(VrrpRouter.Reason why) {
-                        onStandby(why);
+                        try {
+                            onStandby(why);
+                        } catch (RuntimeException e) {
+                            out.println("ha: ! giving up the active role failed: " + e);
+                            out.flush();
+                        }
                     }
                 });
     }
