@@ -119,4 +119,32 @@ class Ipv4FragmentsTest {
         assertEquals(0, Ipv4Fragments.count(b, 0, 64), "60 header bytes leave 4 payload bytes in a 64-byte MTU");
         assertEquals(1, Ipv4Fragments.count(b, 0, total));
     }
+
+    /**
+     * Options as a hostile sender writes them (any type, any length byte, cut short by the header's end): the walk
+     * always ends, a later fragment's header never grows beyond the original's, and cutting never throws.
+     */
+    @Test
+    void hostileOptionsAreWalkedSafely() {
+        Random rnd = new Random(0xF4A6_0001L);
+        UnsafeBuffer src = new UnsafeBuffer(new byte[2048]);
+        UnsafeBuffer dst = new UnsafeBuffer(new byte[2048]);
+        for (int i = 0; i < 20_000; i++) {
+            int hl = 24 + 4 * rnd.nextInt(10);
+            int total = packet(src, 0, hl, 1 + rnd.nextInt(1400), 0, rnd);
+            for (int o = Ipv4.MIN_HEADER_LENGTH; o < hl; o++) {
+                if (rnd.nextInt(3) == 0) {
+                    src.putByte(o, (byte) rnd.nextInt(256));
+                }
+            }
+            int later = Ipv4Fragments.laterHeaderLength(src, 0);
+            assertTrue(later >= Ipv4.MIN_HEADER_LENGTH && later <= hl && later % 4 == 0, "case " + i + ": " + later);
+            int mtu = 68 + rnd.nextInt(1500);
+            int n = Ipv4Fragments.count(src, 0, mtu);
+            for (int k = 0; k < n && n > 1; k++) {
+                int len = Ipv4Fragments.write(src, 0, mtu, k, dst, 0);
+                assertTrue(len <= mtu && len <= total, "case " + i + " fragment " + k + ": " + len);
+            }
+        }
+    }
 }

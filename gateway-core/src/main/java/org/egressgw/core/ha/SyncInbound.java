@@ -142,20 +142,36 @@ final class SyncInbound implements AutoCloseable {
         }
     }
 
-    /** Hands the records of one frame to their shards; returns how many. */
-    private int deliver(byte[] payload, UnsafeBuffer view) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(payload);
-        int count = b.getShort(0) & 0xffff;
+    /**
+     * The number of records in a RECORDS payload: a 16-bit count, then that many records of a type byte and
+     * {@link SyncRecord#LENGTH} bytes.
+     *
+     * @throws IOException if the payload is shorter than its count, longer, or holds a record of an unknown type
+     */
+    static int checkRecords(byte[] payload) throws IOException {
+        if (payload.length < 2) {
+            throw new IOException("a RECORDS frame of " + payload.length + " bytes has no record count");
+        }
+        int count = ((payload[0] & 0xff) << 8) | (payload[1] & 0xff);
         if (payload.length != 2 + count * SyncProtocol.RECORD_BYTES) {
             throw new IOException("a RECORDS frame of " + payload.length + " bytes does not hold " + count + " records");
         }
+        for (int i = 0; i < count; i++) {
+            int type = payload[2 + i * SyncProtocol.RECORD_BYTES];
+            if (type != SyncRecord.UPSERT && type != SyncRecord.REMOVE) {
+                throw new IOException("record type " + type + " is unknown");
+            }
+        }
+        return count;
+    }
+
+    /** Hands the records of one frame to their shards; returns how many. */
+    private int deliver(byte[] payload, UnsafeBuffer view) throws IOException {
+        int count = checkRecords(payload);
         view.wrap(payload);
         for (int i = 0; i < count; i++) {
             int at = 2 + i * SyncProtocol.RECORD_BYTES;
             int type = payload[at];
-            if (type != SyncRecord.UPSERT && type != SyncRecord.REMOVE) {
-                throw new IOException("record type " + type + " is unknown");
-            }
             ConnectionSync shard = shards.get(shardOf(FlowKey.dstPort(SyncRecord.replyLo(view, at + 1))));
             while (!shard.offer(type, view, at + 1)) {
                 if (!running) {

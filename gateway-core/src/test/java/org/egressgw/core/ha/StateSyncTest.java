@@ -22,6 +22,7 @@ import org.egressgw.core.datapath.Counters;
 import org.egressgw.core.datapath.Datapath;
 import org.egressgw.core.datapath.DatapathSettings;
 import org.egressgw.core.datapath.PacketEvent;
+import org.egressgw.core.datapath.SyncRecord;
 import org.egressgw.core.datapath.TunnelSink;
 import org.egressgw.packet.Ethernet;
 import org.egressgw.packet.FrameBuilder;
@@ -243,6 +244,56 @@ class StateSyncTest {
         assertTrue(eventually(() -> a.sync.recordsSent() - base == 61, b), () -> "sent " + (a.sync.recordsSent() - base));
         Thread.sleep(2 * StateSync.REFRESH_PERIOD_MILLIS + 300);
         assertEquals(61, a.sync.recordsSent() - base, "refreshed once");
+    }
+
+    /**
+     * Records an authenticated peer might still get wrong (a bug, another version): random fields, or a real
+     * connection with one field mutated. The datapath installs or ignores each, keeps forwarding and expiring, and
+     * never throws (an exception there would stop the member's datapath).
+     */
+    @Test
+    void hostileRecordsNeverStopTheDatapath() throws Exception {
+        Member a = new Member(A, B, KEY);
+        Member b = new Member(B, A, KEY);
+        for (int port = 40000; port < 40010; port++) {
+            a.establish(port);
+        }
+        UnsafeBuffer real = new UnsafeBuffer(new byte[SyncRecord.LENGTH]);
+        UnsafeBuffer record = new UnsafeBuffer(new byte[SyncRecord.LENGTH]);
+        java.util.Random rnd = new java.util.Random(0x5_17C_0003L);
+        int[] entries = new int[10];
+        int n = 0;
+        for (int port = 40000; port < 40010; port++) {
+            entries[n++] = a.table.lookup(FlowKey.hi(POD, SERVER), FlowKey.lo(Ipv4.PROTO_TCP, port, 443, false));
+        }
+        for (int i = 0; i < 20_000; i++) {
+            if (rnd.nextInt(3) == 0) {
+                byte[] random = new byte[SyncRecord.LENGTH];
+                rnd.nextBytes(random);
+                record.putBytes(0, random);
+            } else {
+                SyncRecord.write(a.table, entries[rnd.nextInt(entries.length)], now(), real, 0);
+                record.putBytes(0, real, 0, SyncRecord.LENGTH);
+                int at = rnd.nextInt(SyncRecord.LENGTH);
+                record.putByte(at, (byte) (record.getByte(at) ^ (1 << rnd.nextInt(8))));
+            }
+            int type = rnd.nextBoolean() ? SyncRecord.UPSERT : SyncRecord.REMOVE;
+            while (!b.lanes.offer(type, record, 0)) {
+                b.apply();
+            }
+            if (i % 1000 == 999) {
+                b.apply();
+                b.reply(32768 + rnd.nextInt(32768), Tcp.ACK);
+                b.request(40000 + rnd.nextInt(10), Tcp.ACK);
+                b.dp.expire(now() + rnd.nextInt(10_000_000), 4096, org.egressgw.conntrack.Timeouts.defaults());
+            }
+        }
+        b.apply();
+        assertTrue(b.table.size() <= b.table.capacity());
+        // and a flow the standby never saw still opens and is forwarded
+        b.tunnelOut.clear();
+        b.request(41000, Tcp.SYN);
+        assertTrue(b.natPort(41000) > 0, () -> "drops: " + drops(b.request));
     }
 
     @Test
